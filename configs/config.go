@@ -1,0 +1,148 @@
+package configs
+
+import (
+	_ "embed"
+	"fmt"
+	"time"
+
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/rawbytes"
+	"github.com/knadh/koanf/v2"
+)
+
+// defaultsYAML is both the documented example configuration and the lowest
+// configuration layer, so the documentation cannot disagree with the code.
+//
+//go:embed rotor.yaml
+var defaultsYAML []byte
+
+// Config is the complete Rotor configuration.
+type Config struct {
+	Issuer   string   `koanf:"issuer"`
+	HTTP     HTTP     `koanf:"http"`
+	Database Database `koanf:"database"`
+	Tokens   Tokens   `koanf:"tokens"`
+	Secrets  Secrets  `koanf:"secrets"`
+	Log      Log      `koanf:"log"`
+}
+
+// HTTP configures the HTTP listener and its timeouts.
+type HTTP struct {
+	Addr              string        `koanf:"addr"`
+	ReadHeaderTimeout time.Duration `koanf:"read_header_timeout"`
+	ReadTimeout       time.Duration `koanf:"read_timeout"`
+	WriteTimeout      time.Duration `koanf:"write_timeout"`
+	IdleTimeout       time.Duration `koanf:"idle_timeout"`
+	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
+}
+
+// Database configures the storage backend.
+type Database struct {
+	DSN          string        `koanf:"dsn"`
+	BusyTimeout  time.Duration `koanf:"busy_timeout"`
+	MaxOpenConns int           `koanf:"max_open_conns"`
+}
+
+// Tokens configures token and session lifetimes.
+type Tokens struct {
+	AccessTokenTTL    time.Duration `koanf:"access_token_ttl"`
+	RefreshIdleTTL    time.Duration `koanf:"refresh_idle_ttl"`
+	SessionMaxTTL     time.Duration `koanf:"session_max_ttl"`
+	RefreshReuseGrace time.Duration `koanf:"refresh_reuse_grace"`
+}
+
+// Secrets holds key material. Its String method redacts the values so that
+// printing or logging a Config cannot leak them.
+type Secrets struct {
+	System string `koanf:"system"`
+}
+
+// String returns a redacted form of s that only tells whether each secret
+// is set.
+func (s Secrets) String() string {
+	if s.System == "" {
+		return "{System:<empty>}"
+	}
+	return "{System:<redacted>}"
+}
+
+// GoString redacts s for the %#v verb as String does for %v.
+func (s Secrets) GoString() string {
+	return "configs.Secrets" + s.String()
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `koanf:"level"`
+	Format string `koanf:"format"`
+}
+
+// Default returns the embedded defaults (for tests and the CLI). It panics
+// if the embedded rotor.yaml does not decode, which the tests rule out.
+func Default() Config {
+	k := koanf.New(".")
+	if err := loadDefaults(k); err != nil {
+		panic(err)
+	}
+	cfg, err := decode(k, sources{})
+	if err != nil {
+		// The embedded file is fixed at build time and covered by tests,
+		// so failing here is a programming error, not a user error.
+		panic(err)
+	}
+	return cfg
+}
+
+// Load builds the configuration: defaults (embedded rotor.yaml) → the YAML
+// file at path (skipped when path == "") → environment overrides from
+// environ (os.Environ() format "K=V"). The result is validated; any error is
+// a single line starting with "config: ".
+func Load(path string, environ []string) (Config, error) {
+	k := koanf.New(".")
+	if err := loadDefaults(k); err != nil {
+		return Config{}, err
+	}
+
+	src := sources{path: path}
+	if path != "" {
+		fk := koanf.New(".")
+		b, err := file.Provider(path).ReadBytes()
+		if err != nil {
+			return Config{}, fmt.Errorf("config: read file: %w", err)
+		}
+		if err := fk.Load(rawbytes.Provider(b), strictYAML{}); err != nil {
+			return Config{}, &lineError{msg: fmt.Sprintf("config: %s: %s", path, oneLine(err.Error())), err: err}
+		}
+		if err := k.Merge(fk); err != nil {
+			return Config{}, fmt.Errorf("config: merge %s: %w", path, err)
+		}
+		src.fileKeys = fk.Keys()
+	}
+
+	env, err := parseEnv(environ)
+	if err != nil {
+		return Config{}, err
+	}
+	for key, e := range env {
+		if err := k.Set(key, e.value); err != nil {
+			return Config{}, fmt.Errorf("config: set %s from %s: %w", key, e.name, err)
+		}
+	}
+	src.env = env
+
+	cfg, err := decode(k, src)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func loadDefaults(k *koanf.Koanf) error {
+	if err := k.Load(rawbytes.Provider(defaultsYAML), strictYAML{}); err != nil {
+		return &lineError{msg: "config: embedded rotor.yaml: " + oneLine(err.Error()), err: err}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package configs
+
+import (
+	"testing"
+	"time"
+)
+
+func TestEnvKey(t *testing.T) {
+	tests := []struct {
+		name string
+		env  string
+		want string
+	}{
+		{"section and key", "ROTOR_HTTP_ADDR", "http.addr"},
+		{"database dsn", "ROTOR_DATABASE_DSN", "database.dsn"},
+		{"underscores after the first stay in the key", "ROTOR_TOKENS_ACCESS_TOKEN_TTL", "tokens.access_token_ttl"},
+		{"no underscore is a top-level key", "ROTOR_ISSUER", "issuer"},
+		{"secrets", "ROTOR_SECRETS_SYSTEM", "secrets.system"},
+		{"unknown keys map the same way", "ROTOR_FOO_BAR", "foo.bar"},
+		{"mixed case is lowered", "ROTOR_Log_Level", "log.level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := envKey(tt.env); got != tt.want {
+				t.Errorf("envKey(%q) = %q, want %q", tt.env, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEnvOverridesEveryKey sets each setting from the environment and
+// checks it lands in the right field, so a key the environment cannot reach
+// is caught.
+func TestEnvOverridesEveryKey(t *testing.T) {
+	const secret = "0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name  string
+		env   string
+		check func(c Config) bool
+	}{
+		{"issuer", "ROTOR_ISSUER=http://127.0.0.1:9000", func(c Config) bool { return c.Issuer == "http://127.0.0.1:9000" }},
+		{"http.addr", "ROTOR_HTTP_ADDR=:9000", func(c Config) bool { return c.HTTP.Addr == ":9000" }},
+		{"http.read_header_timeout", "ROTOR_HTTP_READ_HEADER_TIMEOUT=1s", func(c Config) bool { return c.HTTP.ReadHeaderTimeout == time.Second }},
+		{"http.read_timeout", "ROTOR_HTTP_READ_TIMEOUT=2s", func(c Config) bool { return c.HTTP.ReadTimeout == 2*time.Second }},
+		{"http.write_timeout", "ROTOR_HTTP_WRITE_TIMEOUT=3s", func(c Config) bool { return c.HTTP.WriteTimeout == 3*time.Second }},
+		{"http.idle_timeout", "ROTOR_HTTP_IDLE_TIMEOUT=4s", func(c Config) bool { return c.HTTP.IdleTimeout == 4*time.Second }},
+		{"http.shutdown_timeout", "ROTOR_HTTP_SHUTDOWN_TIMEOUT=5s", func(c Config) bool { return c.HTTP.ShutdownTimeout == 5*time.Second }},
+		{"database.dsn", "ROTOR_DATABASE_DSN=sqlite:///var/lib/rotor/rotor.db", func(c Config) bool { return c.Database.DSN == "sqlite:///var/lib/rotor/rotor.db" }},
+		{"database.busy_timeout", "ROTOR_DATABASE_BUSY_TIMEOUT=0", func(c Config) bool { return c.Database.BusyTimeout == 0 }},
+		{"database.max_open_conns", "ROTOR_DATABASE_MAX_OPEN_CONNS=4", func(c Config) bool { return c.Database.MaxOpenConns == 4 }},
+		{"tokens.access_token_ttl", "ROTOR_TOKENS_ACCESS_TOKEN_TTL=1m", func(c Config) bool { return c.Tokens.AccessTokenTTL == time.Minute }},
+		{"tokens.refresh_idle_ttl", "ROTOR_TOKENS_REFRESH_IDLE_TTL=24h", func(c Config) bool { return c.Tokens.RefreshIdleTTL == 24*time.Hour }},
+		{"tokens.session_max_ttl", "ROTOR_TOKENS_SESSION_MAX_TTL=200h", func(c Config) bool { return c.Tokens.SessionMaxTTL == 200*time.Hour }},
+		{"tokens.refresh_reuse_grace", "ROTOR_TOKENS_REFRESH_REUSE_GRACE=0s", func(c Config) bool { return c.Tokens.RefreshReuseGrace == 0 }},
+		{"secrets.system", "ROTOR_SECRETS_SYSTEM=" + secret, func(c Config) bool { return c.Secrets.System == secret }},
+		{"log.level", "ROTOR_LOG_LEVEL=debug", func(c Config) bool { return c.Log.Level == "debug" }},
+		{"log.format", "ROTOR_LOG_FORMAT=text", func(c Config) bool { return c.Log.Format == "text" }},
+	}
+	covered := map[string]bool{}
+	for _, tt := range tests {
+		covered[tt.name] = true
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load("", []string{tt.env})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if !tt.check(c) {
+				t.Errorf("%s did not reach %s: %+v", tt.env, tt.name, c)
+			}
+		})
+	}
+	for key := range leafKeys {
+		if !covered[key] {
+			t.Errorf("no case sets %s from the environment", key)
+		}
+	}
+}

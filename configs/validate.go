@@ -1,0 +1,161 @@
+package configs
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// minSystemSecretLen keeps the system secret long enough to be a key rather
+// than a password.
+const minSystemSecretLen = 32
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"json", "text"}
+)
+
+// validationError lists every problem found, so that fixing a configuration
+// takes one round trip instead of one per mistake.
+type validationError []string
+
+func (e validationError) Error() string {
+	return "config: " + strings.Join(e, "; ")
+}
+
+// Validate reports every problem with c at once, on one line, each naming
+// its key. It returns nil when c is usable.
+func (c Config) Validate() error {
+	var p validationError
+	add := func(format string, args ...any) { p = append(p, fmt.Sprintf(format, args...)) }
+
+	p = append(p, issuerProblems(c.Issuer)...)
+
+	if c.HTTP.Addr == "" {
+		add("http.addr: must be set")
+	} else if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		add("http.addr: must be host:port, e.g. 127.0.0.1:8080 or :8080, got %q", c.HTTP.Addr)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"http.read_header_timeout", c.HTTP.ReadHeaderTimeout},
+		{"http.read_timeout", c.HTTP.ReadTimeout},
+		{"http.write_timeout", c.HTTP.WriteTimeout},
+		{"http.idle_timeout", c.HTTP.IdleTimeout},
+		{"http.shutdown_timeout", c.HTTP.ShutdownTimeout},
+		{"tokens.access_token_ttl", c.Tokens.AccessTokenTTL},
+		{"tokens.refresh_idle_ttl", c.Tokens.RefreshIdleTTL},
+		{"tokens.session_max_ttl", c.Tokens.SessionMaxTTL},
+	} {
+		if d.v <= 0 {
+			add("%s: must be greater than 0, got %s", d.key, d.v)
+		}
+	}
+
+	t := c.Tokens
+	if t.RefreshIdleTTL > 0 && t.SessionMaxTTL > 0 && t.RefreshIdleTTL > t.SessionMaxTTL {
+		add("tokens.refresh_idle_ttl: must not exceed tokens.session_max_ttl (%s), got %s", t.SessionMaxTTL, t.RefreshIdleTTL)
+	}
+	switch {
+	case t.RefreshReuseGrace < 0:
+		add("tokens.refresh_reuse_grace: must not be negative, got %s", t.RefreshReuseGrace)
+	case t.RefreshIdleTTL > 0 && t.RefreshReuseGrace >= t.RefreshIdleTTL:
+		add("tokens.refresh_reuse_grace: must be less than tokens.refresh_idle_ttl (%s), got %s", t.RefreshIdleTTL, t.RefreshReuseGrace)
+	}
+
+	if strings.TrimSpace(c.Database.DSN) == "" {
+		add("database.dsn: must be set")
+	}
+	if c.Database.BusyTimeout < 0 {
+		add("database.busy_timeout: must not be negative, got %s", c.Database.BusyTimeout)
+	}
+	if c.Database.MaxOpenConns < 0 {
+		add("database.max_open_conns: must not be negative, got %d", c.Database.MaxOpenConns)
+	}
+
+	if !slices.Contains(logLevels, c.Log.Level) {
+		add("log.level: %q is not one of %s", c.Log.Level, strings.Join(logLevels, "|"))
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		add("log.format: %q is not one of %s", c.Log.Format, strings.Join(logFormats, "|"))
+	}
+
+	// The secret itself never appears in a message; its length is harmless.
+	if n := utf8.RuneCountInString(c.Secrets.System); n > 0 && n < minSystemSecretLen {
+		add("secrets.system: must be at least %d characters, got %d", minSystemSecretLen, n)
+	}
+	// A generated secret sits next to the data it protects, which is fine
+	// for a developer machine and not for a deployment.
+	if _, ok := issuerHost(c.Issuer); ok && c.Secrets.System == "" && !c.LoopbackIssuer() {
+		add("secrets.system: must be set when the issuer is not loopback (a generated secret is for local use only)")
+	}
+
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
+func issuerProblems(issuer string) []string {
+	if issuer == "" {
+		return []string{"issuer: must be set"}
+	}
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return []string{"issuer: not a valid URL: " + oneLine(err.Error())}
+	}
+	var p []string
+	switch u.Scheme {
+	case "https", "http":
+	case "":
+		p = append(p, "issuer: must be an absolute URL such as https://id.example.com")
+	default:
+		p = append(p, fmt.Sprintf("issuer: scheme must be https or http, got %q", u.Scheme))
+	}
+	if u.Host == "" {
+		p = append(p, "issuer: must include a host")
+	}
+	if u.User != nil {
+		p = append(p, "issuer: must not contain user info")
+	}
+	// OpenID Connect forbids both: clients build discovery URLs by appending
+	// to the issuer and compare it verbatim with the "iss" claim.
+	if u.RawQuery != "" || u.ForceQuery {
+		p = append(p, "issuer: must not have a query")
+	}
+	if strings.Contains(issuer, "#") {
+		p = append(p, "issuer: must not have a fragment")
+	}
+	if strings.HasSuffix(u.Path, "/") {
+		p = append(p, `issuer: must not end with "/" (clients compare it byte for byte with the "iss" claim)`)
+	}
+	if u.Scheme == "http" && u.Host != "" && !isLoopbackHost(u.Hostname()) {
+		p = append(p, "issuer: must use https unless the host is loopback (localhost, 127.0.0.1, [::1])")
+	}
+	return p
+}
+
+// LoopbackIssuer reports whether the issuer's host is localhost, 127.0.0.1
+// or [::1].
+func (c Config) LoopbackIssuer() bool {
+	host, ok := issuerHost(c.Issuer)
+	return ok && isLoopbackHost(host)
+}
+
+func issuerHost(issuer string) (string, bool) {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return "", false
+	}
+	return u.Hostname(), true
+}
+
+func isLoopbackHost(host string) bool {
+	return strings.EqualFold(host, "localhost") || host == "127.0.0.1" || host == "::1"
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+// discoveryDocument is RFC 8414 authorization server metadata; the OpenID
+// Connect discovery document is the same object under another path.
+type discoveryDocument struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	RevocationEndpoint                string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
+	AccessTokenSigningAlgs            []string `json:"access_token_signing_alg_values_supported"`
+}
+
+func (s *Server) discovery() discoveryDocument {
+	grants := make([]string, 0, len(grantTypes))
+	for _, g := range grantTypes {
+		grants = append(grants, g.name)
+	}
+	return discoveryDocument{
+		Issuer:                            s.issuer,
+		TokenEndpoint:                     s.issuer + pathToken,
+		JWKSURI:                           s.issuer + pathJWKS,
+		RevocationEndpoint:                s.issuer + pathRevoke,
+		IntrospectionEndpoint:             s.issuer + pathIntrospect,
+		GrantTypesSupported:               grants,
+		ResponseTypesSupported:            []string{},
+		TokenEndpointAuthMethodsSupported: tokenEndpointAuthMethods,
+		RevocationAuthMethodsSupported:    tokenEndpointAuthMethods,
+		IntrospectionAuthMethodsSupported: []string{"client_secret_basic"},
+		AccessTokenSigningAlgs:            []string{"ES256"},
+	}
+}
+
+func (s *Server) serveDiscovery(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.JSON(http.StatusOK, s.discoveryDoc)
+}
+
+// jwks serves the public keys. The body is cached by package keys; it is
+// on every API's verification path.
+func (s *Server) jwks(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.Blob(http.StatusOK, "application/jwk-set+json", s.keys.JWKSJSON())
+}

@@ -1,0 +1,95 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ory/fosite"
+
+	"rotor/storage"
+)
+
+// oauthError maps any error from fosite or below to the RFC 6749 §5.2
+// error a client should see. Storage contention becomes
+// temporarily_unavailable (503) whatever fosite wrapped it in, so a busy
+// database is never reported as a bad token; anything unrecognised becomes
+// a bare server_error with no detail.
+func oauthError(err error) *fosite.RFC6749Error {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	rfc := fosite.ErrorToRFC6749Error(err)
+	switch rfc.ErrorField {
+	case "", "error", fosite.ErrServerError.ErrorField, fosite.ErrMisconfiguration.ErrorField:
+		return fosite.ErrServerError.WithWrap(err)
+	}
+	return rfc
+}
+
+// writeOAuthError renders err as §5.2 JSON; invalid_client carries the
+// WWW-Authenticate challenge of §5.2 and RFC 7235.
+func (s *Server) writeOAuthError(c echo.Context, err error) error {
+	rfc := oauthError(err)
+	s.logError(c, rfc, err)
+	h := c.Response().Header()
+	h.Set("Content-Type", "application/json;charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		h.Set("WWW-Authenticate", `Basic realm="rotor", charset="UTF-8"`)
+		rfc = rfc.WithWrap(nil)
+		rfc.CodeField = http.StatusUnauthorized
+	}
+	body := map[string]string{"error": rfc.ErrorField}
+	if d := rfc.GetDescription(); d != "" {
+		body["error_description"] = d
+	}
+	return c.JSON(rfc.CodeField, body)
+}
+
+// logError logs server-side failures with their cause and client errors at
+// debug level; the cause never reaches the client.
+func (s *Server) logError(c echo.Context, rfc *fosite.RFC6749Error, cause error) {
+	level := slog.LevelDebug
+	if rfc.CodeField >= 500 {
+		level = slog.LevelError
+	}
+	s.log.Log(c.Request().Context(), level, "oauth error",
+		"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+		"path", c.Path(), "error", rfc.ErrorField, "cause", causeText(cause))
+}
+
+// causeText describes an error for the logs. fosite's debug fields may
+// quote request values, but never token or secret values.
+func causeText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// httpErrorHandler renders errors that escape handlers (unknown routes,
+// panics, Echo's own errors) without internals.
+func (s *Server) httpErrorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	code := http.StatusInternalServerError
+	msg := http.StatusText(code)
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code = he.Code
+		msg = http.StatusText(code)
+	}
+	if code >= 500 {
+		s.log.Error("request failed", "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"path", c.Path(), "cause", err.Error())
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(code)
+		return
+	}
+	_ = c.JSON(code, map[string]string{"error": msg})
+}

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+)
+
+// tokenStrategy is fosite's CoreStrategy for Rotor: JWT access tokens,
+// fosite's HMAC codes, and refresh tokens whose successor is derived from
+// the parent.
+//
+// A derived successor is what lets a client that lost a refresh response
+// get the very same successor again within the grace window: the family
+// never forks, and storage needs no extra state to answer the retry.
+// Knowing the parent is not enough to compute it: it is keyed.
+type tokenStrategy struct {
+	*oauth2.HMACSHAStrategy
+	access       *accessTokenStrategy
+	hmacKey      []byte // fosite's global secret: signs the token key
+	successorKey []byte
+}
+
+var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
+
+func (t *tokenStrategy) AccessTokenSignature(ctx context.Context, token string) string {
+	return t.access.AccessTokenSignature(ctx, token)
+}
+
+func (t *tokenStrategy) GenerateAccessToken(ctx context.Context, req fosite.Requester) (string, string, error) {
+	return t.access.GenerateAccessToken(ctx, req)
+}
+
+func (t *tokenStrategy) ValidateAccessToken(ctx context.Context, req fosite.Requester, token string) error {
+	return t.access.ValidateAccessToken(ctx, req, token)
+}
+
+// refreshTokenPrefix matches fosite's HMACSHAStrategy so that its
+// RefreshTokenSignature and ValidateRefreshToken apply unchanged.
+const refreshTokenPrefix = "ory_rt_"
+
+var rawURL = base64.RawURLEncoding
+
+// GenerateRefreshToken mints 256 random bits on a login, and on a refresh
+// derives the successor as HMAC(successorKey, parent token).
+func (t *tokenStrategy) GenerateRefreshToken(_ context.Context, req fosite.Requester) (string, string, error) {
+	key := make([]byte, 32)
+	if parent := refreshedToken(req); parent != "" {
+		m := hmac.New(sha256.New, t.successorKey)
+		m.Write([]byte(parent))
+		key = m.Sum(nil)
+	} else if _, err := rand.Read(key); err != nil {
+		return "", "", fmt.Errorf("refresh token entropy: %w", err)
+	}
+	// The same construction as fosite's token/hmac, so its validation holds.
+	m := hmac.New(sha512.New512_256, t.hmacKey)
+	m.Write(key)
+	sig := rawURL.EncodeToString(m.Sum(nil))
+	return refreshTokenPrefix + rawURL.EncodeToString(key) + "." + sig, sig, nil
+}
+
+// refreshedToken returns the refresh token a refresh grant presents, or ""
+// for any other request.
+func refreshedToken(req fosite.Requester) string {
+	ar, ok := req.(fosite.AccessRequester)
+	if !ok || !ar.GetGrantTypes().ExactOne("refresh_token") {
+		return ""
+	}
+	return ar.GetRequestForm().Get("refresh_token")
+}

@@ -1,0 +1,46 @@
+package server
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+
+	"rotor/storage"
+)
+
+// familyRevoker revokes a whole token family.
+type familyRevoker interface {
+	RevokeFamily(ctx context.Context, id, reason string) (bool, error)
+}
+
+// reasonReuse is recorded on families revoked because a spent refresh
+// token came back.
+const reasonReuse = "refresh_token_reuse"
+
+// rotatingRefreshGrant is fosite's refresh grant plus the half of reuse
+// detection fosite leaves out: when two requests race on one token and the
+// loser finds it already rotated (outside the grace window), fosite rolls
+// the loser back with invalid_request and revokes nothing. Here that case
+// revokes the family and answers invalid_grant, like any other reuse.
+type rotatingRefreshGrant struct {
+	*oauth2.RefreshTokenGrantHandler
+	families familyRevoker
+}
+
+func (h *rotatingRefreshGrant) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
+	return h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(storage.WithRevocationReason(ctx, reasonReuse), req)
+}
+
+func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
+	err := h.RefreshTokenGrantHandler.PopulateTokenEndpointResponse(ctx, req, resp)
+	var reuse *storage.ReuseError
+	if !errors.As(err, &reuse) {
+		return err
+	}
+	if _, rerr := h.families.RevokeFamily(ctx, reuse.FamilyID, reasonReuse); rerr != nil {
+		return fosite.ErrServerError.WithWrap(rerr)
+	}
+	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").WithWrap(err)
+}

@@ -1,0 +1,165 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/ory/fosite"
+)
+
+const (
+	pathToken      = "/oauth2/token"
+	pathRevoke     = "/oauth2/revoke"
+	pathIntrospect = "/oauth2/introspect"
+	pathJWKS       = "/.well-known/jwks.json"
+)
+
+// Options configure a Server.
+type Options struct {
+	Issuer         string
+	AccessTokenTTL time.Duration
+	RefreshIdleTTL time.Duration
+	// HMACKey signs refresh tokens and codes (fosite's global secret, 32 bytes).
+	HMACKey []byte
+	// SuccessorKey derives a refresh token's successor from it.
+	SuccessorKey []byte
+	SecretHasher fosite.Hasher
+	Logger       *slog.Logger
+	Now          func() time.Time
+}
+
+// Server is Rotor's HTTP surface.
+type Server struct {
+	echo         *echo.Echo
+	oauth        fosite.OAuth2Provider
+	store        Store
+	keys         KeySet
+	issuer       string
+	log          *slog.Logger
+	discoveryDoc discoveryDocument
+}
+
+// New composes fosite over store and keySet and registers the routes.
+func New(opts Options, store Store, keySet KeySet) (*Server, error) {
+	if len(opts.HMACKey) != 32 {
+		return nil, fmt.Errorf("hmac key must be 32 bytes, got %d", len(opts.HMACKey))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	oauth, _ := newProvider(providerSettings{
+		Issuer:         opts.Issuer,
+		AccessTokenTTL: opts.AccessTokenTTL,
+		RefreshIdleTTL: opts.RefreshIdleTTL,
+		HMACKey:        opts.HMACKey,
+		SuccessorKey:   opts.SuccessorKey,
+		SecretHasher:   opts.SecretHasher,
+		Now:            opts.Now,
+	}, store, keySet)
+	s := &Server{
+		echo:   echo.New(),
+		oauth:  oauth,
+		store:  store,
+		keys:   keySet,
+		issuer: opts.Issuer,
+		log:    opts.Logger,
+	}
+	s.discoveryDoc = s.discovery()
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	e := s.echo
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.httpErrorHandler
+	e.Use(middleware.RequestID())
+	e.Use(s.accessLog)
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		ContentTypeNosniff: "nosniff",
+		XFrameOptions:      "DENY",
+		ReferrerPolicy:     "no-referrer",
+	}))
+
+	e.GET("/.well-known/openid-configuration", s.serveDiscovery)
+	e.GET("/.well-known/oauth-authorization-server", s.serveDiscovery)
+	e.GET(pathJWKS, s.jwks)
+	// Any method, so that a GET gets invalid_request in §5.2 JSON rather
+	// than Echo's 405.
+	e.Any(pathToken, s.token, s.strictForm)
+	e.Any(pathRevoke, s.revoke, s.strictForm)
+	e.Any(pathIntrospect, s.introspect, s.strictForm)
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+}
+
+// Handler returns the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// accessLog writes one structured line per request; it logs the route
+// pattern, never the query or body, which may carry tokens.
+func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		s.log.Info("request",
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"method", c.Request().Method,
+			"route", c.Path(),
+			"status", c.Response().Status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+		)
+		return nil
+	}
+}
+
+// Timeouts bound how long a client may hold a connection.
+type Timeouts struct {
+	ReadHeader, Read, Write, Idle, Shutdown time.Duration
+}
+
+// Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
+// it stops accepting and lets requests in flight finish within t.Shutdown.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", t.Shutdown.String())
+	sctx, cancel := context.WithTimeout(context.Background(), t.Shutdown)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}

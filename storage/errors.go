@@ -1,0 +1,69 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mattn/go-sqlite3"
+	"github.com/ory/fosite"
+	"gorm.io/gorm"
+)
+
+// ErrUnavailable marks a database that is busy, locked or unreachable.
+// The HTTP edge answers it with 503 temporarily_unavailable; it must never
+// be read as "token not found" or "token reused".
+var ErrUnavailable = errors.New("database temporarily unavailable")
+
+// ErrConflict reports a unique-constraint violation (an existing user or client).
+var ErrConflict = errors.New("already exists")
+
+// ReuseError reports that a refresh token was presented after it had been
+// rotated (and outside the grace window): a theft signal. It unwraps to
+// fosite.ErrInactiveToken so fosite treats it as an inactive token, while
+// the caller can still find the family to revoke with errors.As.
+type ReuseError struct {
+	FamilyID string
+}
+
+func (e *ReuseError) Error() string { return "refresh token reused in family " + e.FamilyID }
+
+// Unwrap lets fosite's handlers see an inactive token.
+func (e *ReuseError) Unwrap() error { return fosite.ErrInactiveToken }
+
+// mapErr turns driver errors into the sentinels callers branch on.
+func mapErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fosite.ErrNotFound
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrBusy, sqlite3.ErrLocked:
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		case sqlite3.ErrConstraint:
+			if se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey {
+				return fmt.Errorf("%w: %w", ErrConflict, err)
+			}
+		}
+	}
+	if isConnectionError(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return err
+}
+
+// isConnectionError recognises a database that went away; the driver
+// errors for that have no common type across drivers.
+func isConnectionError(err error) bool {
+	msg := err.Error()
+	for _, s := range []string{"database is locked", "connection refused", "bad connection", "sql: database is closed", "context deadline exceeded"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
+}

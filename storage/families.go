@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Family is one login's chain of tokens, as `rotor sessions list` shows it.
+type Family struct {
+	ID              string
+	ClientID        string
+	Subject         string
+	CreatedAt       time.Time
+	LastRefreshedAt time.Time
+	// ExpiresAt is when the family dies if unused: the idle deadline
+	// capped by the absolute lifetime.
+	ExpiresAt     time.Time
+	AbsoluteLimit time.Time
+	RevokedAt     *time.Time
+	RevokedReason string
+}
+
+// Families lists a subject's families, newest first. idleTTL computes the
+// idle deadline from the last refresh.
+func (s *Store) Families(ctx context.Context, subject string, idleTTL time.Duration) ([]Family, error) {
+	var rows []familyRow
+	if err := s.reader(ctx).Where("subject = ?", subject).Order("created_at DESC").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list families of %s: %w", subject, mapErr(err))
+	}
+	out := make([]Family, 0, len(rows))
+	for _, r := range rows {
+		exp := r.LastRefreshedAt.Add(idleTTL)
+		if exp.After(r.ExpiresAt) {
+			exp = r.ExpiresAt
+		}
+		out = append(out, Family{
+			ID: r.ID, ClientID: r.ClientID, Subject: r.Subject,
+			CreatedAt: r.CreatedAt, LastRefreshedAt: r.LastRefreshedAt,
+			ExpiresAt: exp, AbsoluteLimit: r.ExpiresAt,
+			RevokedAt: r.RevokedAt, RevokedReason: r.RevokedReason,
+		})
+	}
+	return out, nil
+}
+
+// RevokeFamily revokes every refresh and access token of one family.
+// It reports whether the family exists.
+func (s *Store) RevokeFamily(ctx context.Context, id, reason string) (bool, error) {
+	found := false
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var n int64
+		if err := tx.Model(&familyRow{}).Where("id = ?", id).Count(&n).Error; err != nil {
+			return err
+		}
+		found = n > 0
+		return s.revokeFamilyTokens(tx, id, reason)
+	})
+	if err != nil {
+		return false, fmt.Errorf("revoke family %s: %w", id, mapErr(err))
+	}
+	return found, nil
+}
+
+// RevokeSubjectFamilies revokes every live family of a subject (sign out
+// everywhere) and returns how many it revoked.
+func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject, reason string) (int, error) {
+	var ids []string
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&familyRow{}).Where("subject = ? AND revoked_at IS NULL", subject).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("revoke families of %s: %w", subject, mapErr(err))
+	}
+	return len(ids), nil
+}
+
+func (s *Store) revokeFamilyTokens(tx *gorm.DB, id, reason string) error {
+	if err := s.revokeFamily(tx, id, reason); err != nil {
+		return err
+	}
+	err := tx.Model(&accessTokenRow{}).Where("request_id = ? AND active = ?", id, true).Update("active", false).Error
+	if err != nil {
+		return fmt.Errorf("revoke access tokens of %s: %w", id, mapErr(err))
+	}
+	return nil
+}

@@ -1,0 +1,74 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// migration is one schema step. Steps are append-only: a released step is
+// never edited, a change is a new step, so every database converges on the
+// same schema whatever version it starts from.
+type migration struct {
+	version int
+	name    string
+	up      func(tx *gorm.DB) error
+}
+
+var migrations = []migration{
+	{1, "initial schema", func(tx *gorm.DB) error {
+		return tx.Migrator().CreateTable(&userRow{}, &clientRow{}, &familyRow{},
+			&accessTokenRow{}, &refreshTokenRow{}, &authorizeCodeRow{}, &signingKeyRow{})
+	}},
+}
+
+type schemaMigration struct {
+	Version   int    `gorm:"primaryKey"`
+	Name      string `gorm:"size:255;not null"`
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// Migrate applies every pending migration, each in its own transaction, and
+// returns the versions it applied. It is idempotent.
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	db := s.write.WithContext(ctx)
+	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", mapErr(err))
+	}
+	var applied []int
+	for _, m := range migrations {
+		err := db.Transaction(func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Model(&schemaMigration{}).Where("version = ?", m.version).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if err := m.up(tx); err != nil {
+				return err
+			}
+			applied = append(applied, m.version)
+			return tx.Create(&schemaMigration{Version: m.version, Name: m.name, AppliedAt: s.now().UTC()}).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %d (%s): %w", m.version, m.name, mapErr(err))
+		}
+	}
+	return applied, nil
+}
+
+// SchemaVersion returns the newest applied migration, 0 for an empty database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	db := s.read.WithContext(ctx)
+	if !db.Migrator().HasTable(&schemaMigration{}) {
+		return 0, nil
+	}
+	var v int
+	err := db.Model(&schemaMigration{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error
+	return v, mapErr(err)
+}

@@ -1,0 +1,220 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ory/fosite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// refreshView is a refresh token row joined with its family.
+type refreshView struct {
+	Signature       string
+	RequestID       string
+	Active          bool
+	RotatedAt       *time.Time
+	Data            []byte
+	FamilyRevokedAt *time.Time
+	FamilyExpiresAt *time.Time
+}
+
+const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data,
+	f.revoked_at AS family_revoked_at, f.expires_at AS family_expires_at
+	FROM refresh_tokens r LEFT JOIN token_families f ON f.id = r.request_id
+	WHERE r.signature = ?`
+
+func (s *Store) refreshView(db *gorm.DB, signature string) (refreshView, error) {
+	var v refreshView
+	res := db.Raw(refreshViewQuery, signature).Scan(&v)
+	if res.Error != nil {
+		return v, fmt.Errorf("get refresh token: %w", mapErr(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
+	}
+	return v, nil
+}
+
+// GetRefreshTokenSession implements oauth2.RefreshTokenStorage.
+//
+// A rotated token is fosite.ErrInactiveToken (fosite then revokes the
+// family as reuse), except inside the grace window while its successor is
+// unused: then it is returned as valid so that a client whose response was
+// lost gets the same successor again.
+func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	db := s.reader(ctx)
+	v, err := s.refreshView(db, signature)
+	if err != nil {
+		return nil, err
+	}
+	req, err := s.decodeRequest(ctx, v.Data, session)
+	if err != nil {
+		return nil, err
+	}
+	// The absolute lifetime caps the sliding one; fosite then reports an
+	// expired token (invalid_grant) rather than reuse.
+	if v.FamilyExpiresAt != nil {
+		exp := req.GetSession().GetExpiresAt(fosite.RefreshToken)
+		if exp.IsZero() || exp.After(*v.FamilyExpiresAt) {
+			req.GetSession().SetExpiresAt(fosite.RefreshToken, *v.FamilyExpiresAt)
+		}
+	}
+	if v.Active && v.FamilyRevokedAt == nil {
+		return req, nil
+	}
+	ok, err := s.graceAllows(db, v)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return req, nil
+	}
+	return req, fmt.Errorf("refresh token no longer active: %w", fosite.ErrInactiveToken)
+}
+
+// graceAllows reports whether the rotated token v may be presented again:
+// within the grace window, family alive, successor not yet used.
+func (s *Store) graceAllows(db *gorm.DB, v refreshView) (bool, error) {
+	grace := s.opts.RefreshReuseGrace
+	if grace <= 0 || v.RotatedAt == nil || v.FamilyRevokedAt != nil || s.now().After(v.RotatedAt.Add(grace)) {
+		return false, nil
+	}
+	var live int64
+	err := db.Model(&refreshTokenRow{}).Where("parent_signature = ? AND active = ?", v.Signature, true).Count(&live).Error
+	if err != nil {
+		return false, fmt.Errorf("find successor: %w", mapErr(err))
+	}
+	return live > 0, nil
+}
+
+// RotateRefreshToken implements oauth2.RefreshTokenStorage. It runs inside
+// fosite's transaction and is the single point that decides a race: one
+// conditional UPDATE, whose affected-row count says whether this request
+// rotated the token. A request that lost is either a grace replay (the
+// successor is reused, nothing is written) or reuse (ReuseError).
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	db := s.writer(ctx)
+	now := s.now().UTC()
+	res := db.Model(&refreshTokenRow{}).
+		Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
+		Updates(map[string]any{"active": false, "rotated_at": now})
+	if res.Error != nil {
+		return fmt.Errorf("rotate refresh token of %s: %w", requestID, mapErr(res.Error))
+	}
+	st := stateFrom(ctx)
+	if res.RowsAffected == 1 {
+		if st != nil {
+			st.rotatedParent = signature
+		}
+		// The access token issued with the parent retires with it.
+		err := db.Exec(`UPDATE access_tokens SET active = ? WHERE signature =
+			(SELECT access_signature FROM refresh_tokens WHERE signature = ?)`, false, signature).Error
+		if err != nil {
+			return fmt.Errorf("retire access token of %s: %w", requestID, mapErr(err))
+		}
+		return nil
+	}
+	v, err := s.refreshView(db, signature)
+	if err != nil {
+		return err
+	}
+	ok, err := s.graceAllows(db, v)
+	if err != nil {
+		return err
+	}
+	if ok && st != nil {
+		st.graceReplay = true
+		return nil
+	}
+	return &ReuseError{FamilyID: requestID}
+}
+
+// CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. The
+// first refresh token of a request opens its family; later ones extend the
+// family's idle window and link to the parent they replace.
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, req fosite.Requester) error {
+	st := stateFrom(ctx)
+	if st != nil && st.graceReplay {
+		return nil // the successor was stored by the request that rotated the parent
+	}
+	var parent string
+	if st != nil {
+		parent = st.rotatedParent
+	}
+	row, err := newTokenRow(signature, req, req.GetSession().GetExpiresAt(fosite.RefreshToken))
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	family := familyRow{
+		ID:              req.GetID(),
+		ClientID:        row.ClientID,
+		Subject:         row.Subject,
+		CreatedAt:       now,
+		LastRefreshedAt: now,
+		ExpiresAt:       now.Add(s.opts.SessionMaxTTL),
+	}
+	err = s.inTx(ctx, func(tx *gorm.DB) error {
+		err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"last_refreshed_at"}),
+		}).Create(&family).Error
+		if err != nil {
+			return err
+		}
+		return tx.Create(&refreshTokenRow{Row: row, ParentSignature: parent, AccessSignature: accessSignature}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("create refresh token in %s: %w", req.GetID(), mapErr(err))
+	}
+	return nil
+}
+
+// DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage. fosite
+// calls it on reuse; the row is kept, inactive, as evidence until GC.
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	err := s.writer(ctx).Model(&refreshTokenRow{}).Where("signature = ?", signature).Update("active", false).Error
+	if err != nil {
+		return fmt.Errorf("delete refresh token: %w", mapErr(err))
+	}
+	return nil
+}
+
+// RevokeRefreshToken implements oauth2.TokenRevocationStorage: the whole
+// family (fosite's request ID) is revoked.
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		return s.revokeFamily(tx, requestID, revocationReason(ctx))
+	})
+}
+
+func (s *Store) revokeFamily(tx *gorm.DB, id, reason string) error {
+	err := tx.Model(&refreshTokenRow{}).Where("request_id = ? AND active = ?", id, true).Update("active", false).Error
+	if err != nil {
+		return fmt.Errorf("revoke refresh tokens of %s: %w", id, mapErr(err))
+	}
+	err = tx.Model(&familyRow{}).Where("id = ? AND revoked_at IS NULL", id).
+		Updates(map[string]any{"revoked_at": s.now().UTC(), "revoked_reason": reason}).Error
+	if err != nil {
+		return fmt.Errorf("revoke family %s: %w", id, mapErr(err))
+	}
+	return nil
+}
+
+type reasonKey struct{}
+
+// WithRevocationReason records why revocations made under ctx happen
+// (reuse, sign-out, the revocation endpoint) for the family's record.
+func WithRevocationReason(ctx context.Context, reason string) context.Context {
+	return context.WithValue(ctx, reasonKey{}, reason)
+}
+
+func revocationReason(ctx context.Context) string {
+	if r, ok := ctx.Value(reasonKey{}).(string); ok {
+		return r
+	}
+	return "revoked"
+}

@@ -1,0 +1,88 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+)
+
+// storedRequest is the JSON form of a fosite.Requester. The client is
+// stored by ID and loaded on read so that a changed client takes effect.
+type storedRequest struct {
+	ID              string          `json:"id"`
+	RequestedAt     time.Time       `json:"requested_at"`
+	ClientID        string          `json:"client_id"`
+	Scopes          []string        `json:"scopes,omitempty"`
+	GrantedScopes   []string        `json:"granted_scopes,omitempty"`
+	Audience        []string        `json:"audience,omitempty"`
+	GrantedAudience []string        `json:"granted_audience,omitempty"`
+	Form            url.Values      `json:"form,omitempty"`
+	Session         json.RawMessage `json:"session"`
+}
+
+// newTokenRow captures req under signature. fosite has already sanitized
+// the form, so no password or token reaches the database.
+func newTokenRow(signature string, req fosite.Requester, expires time.Time) (tokenRow, error) {
+	sess, err := json.Marshal(req.GetSession())
+	if err != nil {
+		return tokenRow{}, fmt.Errorf("encode session: %w", err)
+	}
+	data, err := json.Marshal(storedRequest{
+		ID:              req.GetID(),
+		RequestedAt:     req.GetRequestedAt(),
+		ClientID:        req.GetClient().GetID(),
+		Scopes:          req.GetRequestedScopes(),
+		GrantedScopes:   req.GetGrantedScopes(),
+		Audience:        req.GetRequestedAudience(),
+		GrantedAudience: req.GetGrantedAudience(),
+		Form:            req.GetRequestForm(),
+		Session:         sess,
+	})
+	if err != nil {
+		return tokenRow{}, fmt.Errorf("encode request: %w", err)
+	}
+	return tokenRow{
+		Signature:   signature,
+		RequestID:   req.GetID(),
+		ClientID:    req.GetClient().GetID(),
+		Subject:     req.GetSession().GetSubject(),
+		Active:      true,
+		RequestedAt: req.GetRequestedAt(),
+		ExpiresAt:   expires,
+		Data:        data,
+	}, nil
+}
+
+// decodeRequest rebuilds the fosite request stored in data, hydrating
+// session (or a fresh one when fosite passes nil).
+func (s *Store) decodeRequest(ctx context.Context, data []byte, session fosite.Session) (*fosite.Request, error) {
+	var sr storedRequest
+	if err := json.Unmarshal(data, &sr); err != nil {
+		return nil, fmt.Errorf("decode stored request: %w", err)
+	}
+	if session == nil {
+		session = s.newSession()
+	}
+	if err := json.Unmarshal(sr.Session, session); err != nil {
+		return nil, fmt.Errorf("decode stored session: %w", err)
+	}
+	client, err := s.GetClient(ctx, sr.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("load client of stored request: %w", err)
+	}
+	return &fosite.Request{
+		ID:                sr.ID,
+		RequestedAt:       sr.RequestedAt,
+		Client:            client,
+		RequestedScope:    sr.Scopes,
+		GrantedScope:      sr.GrantedScopes,
+		RequestedAudience: sr.Audience,
+		GrantedAudience:   sr.GrantedAudience,
+		Form:              sr.Form,
+		Session:           session,
+	}, nil
+}
