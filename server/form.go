@@ -71,4 +71,3 @@ func (s *Server) strictForm(next echo.HandlerFunc) echo.HandlerFunc {
 		return next(c)
 	}
 }
-

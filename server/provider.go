@@ -43,15 +43,15 @@ type providerSettings struct {
 // handlers over Rotor's storage and token strategy.
 func newProvider(set providerSettings, store Store, keySet KeySet) (fosite.OAuth2Provider, *tokenStrategy) {
 	cfg := &fosite.Config{
-		AccessTokenIssuer:    set.Issuer,
-		IDTokenIssuer:        set.Issuer,
-		TokenURL:             set.Issuer + "/oauth2/token",
-		AccessTokenLifespan:  set.AccessTokenTTL,
-		RefreshTokenLifespan: set.RefreshIdleTTL,
+		AccessTokenIssuer:     set.Issuer,
+		IDTokenIssuer:         set.Issuer,
+		TokenURL:              set.Issuer + "/oauth2/token",
+		AccessTokenLifespan:   set.AccessTokenTTL,
+		RefreshTokenLifespan:  set.RefreshIdleTTL,
 		AuthorizeCodeLifespan: time.Minute,
-		GlobalSecret:         set.HMACKey,
-		ClientSecretsHasher:  set.SecretHasher,
-		ScopeStrategy:        fosite.ExactScopeStrategy,
+		GlobalSecret:          set.HMACKey,
+		ClientSecretsHasher:   set.SecretHasher,
+		ScopeStrategy:         fosite.ExactScopeStrategy,
 		// Audiences are API identifiers, not URLs to prefix-match.
 		AudienceMatchingStrategy: fosite.ExactAudienceMatchingStrategy,
 		// Every login gets a refresh token; whether it may be used is the

@@ -21,7 +21,7 @@ var knownGrantTypes = []string{"password", "refresh_token", "client_credentials"
 
 type clientFlags struct {
 	id, name, grantTypes, redirectURIs, postLogoutURIs, scopes, audience, authMethod string
-	public, secretStdin, firstParty                                                   bool
+	public, secretStdin, firstParty                                                  bool
 }
 
 func (a *app) clientsCommand() *cobra.Command {
