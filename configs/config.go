@@ -22,6 +22,7 @@ type Config struct {
 	HTTP     HTTP     `koanf:"http"`
 	Database Database `koanf:"database"`
 	Tokens   Tokens   `koanf:"tokens"`
+	Sessions Sessions `koanf:"sessions"`
 	Secrets  Secrets  `koanf:"secrets"`
 	Log      Log      `koanf:"log"`
 }
@@ -49,6 +50,11 @@ type Tokens struct {
 	RefreshIdleTTL    time.Duration `koanf:"refresh_idle_ttl"`
 	SessionMaxTTL     time.Duration `koanf:"session_max_ttl"`
 	RefreshReuseGrace time.Duration `koanf:"refresh_reuse_grace"`
+}
+
+// Sessions configures browser sign-in sessions (single sign-on).
+type Sessions struct {
+	BrowserTTL time.Duration `koanf:"browser_ttl"`
 }
 
 // Secrets holds key material. Its String method redacts the values so that

@@ -88,8 +88,9 @@ func TestDefault(t *testing.T) {
 			SessionMaxTTL:     720 * time.Hour,
 			RefreshReuseGrace: 10 * time.Second,
 		},
-		Secrets: Secrets{System: ""},
-		Log:     Log{Level: "info", Format: "json"},
+		Sessions: Sessions{BrowserTTL: 12 * time.Hour},
+		Secrets:  Secrets{System: ""},
+		Log:      Log{Level: "info", Format: "json"},
 	}
 	tests := []struct {
 		name  string

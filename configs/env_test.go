@@ -52,6 +52,7 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"tokens.refresh_idle_ttl", "ROTOR_TOKENS_REFRESH_IDLE_TTL=24h", func(c Config) bool { return c.Tokens.RefreshIdleTTL == 24*time.Hour }},
 		{"tokens.session_max_ttl", "ROTOR_TOKENS_SESSION_MAX_TTL=200h", func(c Config) bool { return c.Tokens.SessionMaxTTL == 200*time.Hour }},
 		{"tokens.refresh_reuse_grace", "ROTOR_TOKENS_REFRESH_REUSE_GRACE=0s", func(c Config) bool { return c.Tokens.RefreshReuseGrace == 0 }},
+		{"sessions.browser_ttl", "ROTOR_SESSIONS_BROWSER_TTL=1h", func(c Config) bool { return c.Sessions.BrowserTTL == time.Hour }},
 		{"secrets.system", "ROTOR_SECRETS_SYSTEM=" + secret, func(c Config) bool { return c.Secrets.System == secret }},
 		{"log.level", "ROTOR_LOG_LEVEL=debug", func(c Config) bool { return c.Log.Level == "debug" }},
 		{"log.format", "ROTOR_LOG_FORMAT=text", func(c Config) bool { return c.Log.Format == "text" }},

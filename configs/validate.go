@@ -52,6 +52,7 @@ func (c Config) Validate() error {
 		{"tokens.access_token_ttl", c.Tokens.AccessTokenTTL},
 		{"tokens.refresh_idle_ttl", c.Tokens.RefreshIdleTTL},
 		{"tokens.session_max_ttl", c.Tokens.SessionMaxTTL},
+		{"sessions.browser_ttl", c.Sessions.BrowserTTL},
 	} {
 		if d.v <= 0 {
 			add("%s: must be greater than 0, got %s", d.key, d.v)

@@ -10,6 +10,9 @@ import (
 // Connect discovery document is the same object under another path.
 type discoveryDocument struct {
 	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	UserinfoEndpoint                  string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint                string   `json:"end_session_endpoint"`
 	TokenEndpoint                     string   `json:"token_endpoint"`
 	JWKSURI                           string   `json:"jwks_uri"`
 	RevocationEndpoint                string   `json:"revocation_endpoint"`
@@ -20,6 +23,15 @@ type discoveryDocument struct {
 	RevocationAuthMethodsSupported    []string `json:"revocation_endpoint_auth_methods_supported"`
 	IntrospectionAuthMethodsSupported []string `json:"introspection_endpoint_auth_methods_supported"`
 	AccessTokenSigningAlgs            []string `json:"access_token_signing_alg_values_supported"`
+	ResponseModesSupported            []string `json:"response_modes_supported"`
+	SubjectTypesSupported             []string `json:"subject_types_supported"`
+	IDTokenSigningAlgs                []string `json:"id_token_signing_alg_values_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	ScopesSupported                   []string `json:"scopes_supported"`
+	ClaimsSupported                   []string `json:"claims_supported"`
+	PromptValuesSupported             []string `json:"prompt_values_supported"`
+	// RFC 9207: every authorization response carries iss.
+	AuthorizationResponseISS bool `json:"authorization_response_iss_parameter_supported"`
 }
 
 func (s *Server) discovery() discoveryDocument {
@@ -29,16 +41,27 @@ func (s *Server) discovery() discoveryDocument {
 	}
 	return discoveryDocument{
 		Issuer:                            s.issuer,
+		AuthorizationEndpoint:             s.issuer + pathAuthorize,
+		UserinfoEndpoint:                  s.issuer + pathUserinfo,
+		EndSessionEndpoint:                s.issuer + pathLogout,
 		TokenEndpoint:                     s.issuer + pathToken,
 		JWKSURI:                           s.issuer + pathJWKS,
 		RevocationEndpoint:                s.issuer + pathRevoke,
 		IntrospectionEndpoint:             s.issuer + pathIntrospect,
 		GrantTypesSupported:               grants,
-		ResponseTypesSupported:            []string{},
+		ResponseTypesSupported:            []string{"code"},
 		TokenEndpointAuthMethodsSupported: tokenEndpointAuthMethods,
 		RevocationAuthMethodsSupported:    tokenEndpointAuthMethods,
 		IntrospectionAuthMethodsSupported: []string{"client_secret_basic"},
 		AccessTokenSigningAlgs:            []string{"ES256"},
+		ResponseModesSupported:            []string{"query"},
+		SubjectTypesSupported:             []string{"public"},
+		IDTokenSigningAlgs:                []string{string(idTokenAlg)},
+		CodeChallengeMethodsSupported:     []string{"S256"},
+		ScopesSupported:                   []string{"openid", "email", "offline_access"},
+		ClaimsSupported:                   []string{"iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "email", "email_verified"},
+		PromptValuesSupported:             []string{"none", "login", "consent"},
+		AuthorizationResponseISS:          true,
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/compose"
 	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/hmac"
 
 	"rotor/storage"
@@ -19,14 +20,32 @@ var grantTypes = []struct {
 	name    string
 	factory compose.Factory
 }{
+	{"authorization_code", codeGrantFactory},
+	// The password grant is deprecated for third parties (OAuth 2.1); Rotor
+	// allows it only to clients registered with it: first-party apps.
+	//lint:ignore SA1019 first-party mobile apps sign in with it by design
 	{"password", compose.OAuth2ResourceOwnerPasswordCredentialsFactory},
-	{"refresh_token", nil}, // composed by hand: see rotatingRefreshGrant
+	{"refresh_token", refreshGrantFactory},
 	{"client_credentials", compose.OAuth2ClientCredentialsGrantFactory},
 }
 
 // tokenEndpointAuthMethods are the client authentication methods fosite's
 // default strategy accepts for Rotor's clients.
 var tokenEndpointAuthMethods = []string{"client_secret_basic", "client_secret_post", "none"}
+
+// Store is everything the server needs from storage.
+type Store interface {
+	storage.FositeStore
+	familyRevoker
+	Ping(ctx context.Context) error
+	Client(ctx context.Context, id string) (*storage.Client, error)
+	UserByID(ctx context.Context, id string) (storage.User, error)
+	CreateBrowserSession(ctx context.Context, cookie string, bs storage.BrowserSession) error
+	BrowserSessionByCookie(ctx context.Context, cookie string) (storage.BrowserSession, error)
+	EndBrowserSession(ctx context.Context, sid, reason string) (int, error)
+	GrantedScopes(ctx context.Context, userID, clientID string) ([]string, error)
+	GrantScopes(ctx context.Context, userID, clientID string, scopes []string) error
+}
 
 // providerSettings is what the fosite composition needs from configuration.
 type providerSettings struct {
@@ -39,58 +58,119 @@ type providerSettings struct {
 	Now            func() time.Time
 }
 
-// newProvider composes fosite: its token, introspection and revocation
-// handlers over Rotor's storage and token strategy.
-func newProvider(set providerSettings, store Store, keySet KeySet) (fosite.OAuth2Provider, *tokenStrategy) {
-	cfg := &fosite.Config{
+// rotorConfig is fosite's configuration with Rotor's per-client policy.
+type rotorConfig struct {
+	*fosite.Config
+}
+
+// GetEnforcePKCE requires PKCE of every client (OAuth 2.1), except a
+// confidential client registered as a legacy client without PKCE.
+func (c rotorConfig) GetEnforcePKCE(ctx context.Context) bool {
+	cl, ok := clientInContext(ctx).(*storage.Client)
+	return !(ok && cl.PKCEOptional && !cl.IsPublic())
+}
+
+// clientInContext finds the client of the request fosite is handling.
+func clientInContext(ctx context.Context) fosite.Client {
+	if ar, ok := ctx.Value(fosite.AuthorizeRequestContextKey).(fosite.AuthorizeRequester); ok {
+		return ar.GetClient()
+	}
+	if ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester); ok {
+		return ar.GetClient()
+	}
+	return nil
+}
+
+// newProvider composes fosite: its authorize, token, introspection and
+// revocation handlers over Rotor's storage and token strategies.
+func newProvider(set providerSettings, store Store, keySet KeySet) (fosite.OAuth2Provider, *accessTokenStrategy) {
+	base := &fosite.Config{
 		AccessTokenIssuer:     set.Issuer,
 		IDTokenIssuer:         set.Issuer,
-		TokenURL:              set.Issuer + "/oauth2/token",
+		TokenURL:              set.Issuer + pathToken,
 		AccessTokenLifespan:   set.AccessTokenTTL,
 		RefreshTokenLifespan:  set.RefreshIdleTTL,
+		IDTokenLifespan:       set.AccessTokenTTL,
 		AuthorizeCodeLifespan: time.Minute,
 		GlobalSecret:          set.HMACKey,
 		ClientSecretsHasher:   set.SecretHasher,
 		ScopeStrategy:         fosite.ExactScopeStrategy,
 		// Audiences are API identifiers, not URLs to prefix-match.
 		AudienceMatchingStrategy: fosite.ExactAudienceMatchingStrategy,
-		// Every login gets a refresh token; whether it may be used is the
-		// client's refresh_token grant.
-		RefreshTokenScopes: []string{},
-		TokenEntropy:       32,
+		// Every login gets a refresh token if its client may use the
+		// refresh_token grant; offline_access is not required.
+		RefreshTokenScopes:             []string{},
+		TokenEntropy:                   32,
+		EnforcePKCE:                    true,
+		EnablePKCEPlainChallengeMethod: false,
+		ResponseModeHandlerExtension:   nil,
 	}
-	strategy := &tokenStrategy{
-		HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg),
-		access: &accessTokenStrategy{
-			keys: keySet, alg: jose.ES256, issuer: set.Issuer, ttl: set.AccessTokenTTL, now: set.Now,
+	cfg := rotorConfig{base}
+	access := &accessTokenStrategy{keys: keySet, alg: jose.ES256, issuer: set.Issuer, ttl: set.AccessTokenTTL, now: set.Now}
+	idSigner := &idTokenSigner{keys: keySet}
+	strategy := &compose.CommonStrategy{
+		CoreStrategy: &tokenStrategy{
+			HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: base}, base),
+			access:          access,
+			hmacKey:         set.HMACKey,
+			successorKey:    set.SuccessorKey,
 		},
-		hmacKey:      set.HMACKey,
-		successorKey: set.SuccessorKey,
+		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idSigner, Config: cfg},
+		Signer:                     idSigner,
 	}
 	factories := []compose.Factory{}
 	for _, g := range grantTypes {
-		if g.factory != nil {
-			factories = append(factories, g.factory)
-		}
+		factories = append(factories, g.factory)
 	}
 	factories = append(factories,
-		func(config fosite.Configurator, st any, strat any) any {
-			return &rotatingRefreshGrant{
-				RefreshTokenGrantHandler: compose.OAuth2RefreshTokenGrantFactory(config, st, strat).(*oauth2.RefreshTokenGrantHandler),
-				families:                 store,
-			}
-		},
+		compose.OAuth2PKCEFactory,
+		compose.OpenIDConnectExplicitFactory,
+		compose.OpenIDConnectRefreshFactory,
+		passwordIDTokenFactory,
 		// Storage-backed introspection: a revoked JWT still verifies, so
 		// the stateless JWT introspector would call it active.
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2TokenRevocationFactory,
 	)
-	return compose.Compose(cfg, store, strategy, factories...), strategy
+	provider := fosite.NewOAuth2Provider(store, cfg)
+	for _, factory := range factories {
+		res := factory(cfg, store, strategy)
+		if h, ok := res.(fosite.AuthorizeEndpointHandler); ok {
+			base.AuthorizeEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.TokenEndpointHandler); ok {
+			base.TokenEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.TokenIntrospector); ok {
+			base.TokenIntrospectionHandlers.Append(h)
+		}
+		if h, ok := res.(fosite.RevocationHandler); ok {
+			base.RevocationHandlers.Append(h)
+		}
+	}
+	return provider, access
 }
 
-// Store is everything the server needs from storage.
-type Store interface {
-	storage.FositeStore
-	familyRevoker
-	Ping(ctx context.Context) error
+// refreshGrantFactory wraps fosite's refresh grant; see rotatingRefreshGrant.
+func refreshGrantFactory(config fosite.Configurator, store any, strategy any) any {
+	return &rotatingRefreshGrant{
+		RefreshTokenGrantHandler: compose.OAuth2RefreshTokenGrantFactory(config, store, strategy).(*oauth2.RefreshTokenGrantHandler),
+		families:                 store.(familyRevoker),
+	}
+}
+
+// codeGrantFactory wraps fosite's authorization code grant; see singleUseCodeGrant.
+func codeGrantFactory(config fosite.Configurator, store any, strategy any) any {
+	return &singleUseCodeGrant{
+		AuthorizeExplicitGrantHandler: compose.OAuth2AuthorizeExplicitFactory(config, store, strategy).(*oauth2.AuthorizeExplicitGrantHandler),
+		families:                      store.(familyRevoker),
+	}
+}
+
+// passwordIDTokenFactory adds ID tokens to the password grant.
+func passwordIDTokenFactory(config fosite.Configurator, _ any, strategy any) any {
+	return &passwordIDToken{
+		helper: &openid.IDTokenHandleHelper{IDTokenStrategy: strategy.(openid.OpenIDConnectTokenStrategy)},
+		config: config,
+	}
 }

@@ -2,8 +2,11 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,6 +15,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ory/fosite"
+
+	"rotor/templates"
 )
 
 const (
@@ -31,8 +36,13 @@ type Options struct {
 	// SuccessorKey derives a refresh token's successor from it.
 	SuccessorKey []byte
 	SecretHasher fosite.Hasher
-	Logger       *slog.Logger
-	Now          func() time.Time
+	// CSRFKey keys the login and consent forms' CSRF tokens; empty means
+	// one derived from HMACKey.
+	CSRFKey []byte
+	// BrowserTTL is how long a login on the login page lasts (SSO).
+	BrowserTTL time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is Rotor's HTTP surface.
@@ -44,6 +54,12 @@ type Server struct {
 	issuer       string
 	log          *slog.Logger
 	discoveryDoc discoveryDocument
+	access       *accessTokenStrategy
+	pages        map[string]*template.Template
+	cookies      cookiePolicy
+	csrfKey      []byte
+	browserTTL   time.Duration
+	now          func() time.Time
 }
 
 // New composes fosite over store and keySet and registers the routes.
@@ -57,7 +73,19 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	oauth, _ := newProvider(providerSettings{
+	if len(opts.CSRFKey) == 0 {
+		m := hmac.New(sha256.New, opts.HMACKey)
+		m.Write([]byte("rotor csrf"))
+		opts.CSRFKey = m.Sum(nil)
+	}
+	if opts.BrowserTTL <= 0 {
+		opts.BrowserTTL = 12 * time.Hour
+	}
+	pages, err := templates.Pages()
+	if err != nil {
+		return nil, err
+	}
+	oauth, access := newProvider(providerSettings{
 		Issuer:         opts.Issuer,
 		AccessTokenTTL: opts.AccessTokenTTL,
 		RefreshIdleTTL: opts.RefreshIdleTTL,
@@ -67,12 +95,18 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		Now:            opts.Now,
 	}, store, keySet)
 	s := &Server{
-		echo:   echo.New(),
-		oauth:  oauth,
-		store:  store,
-		keys:   keySet,
-		issuer: opts.Issuer,
-		log:    opts.Logger,
+		echo:       echo.New(),
+		oauth:      oauth,
+		store:      store,
+		keys:       keySet,
+		issuer:     opts.Issuer,
+		log:        opts.Logger,
+		access:     access,
+		pages:      pages,
+		cookies:    newCookiePolicy(opts.Issuer),
+		csrfKey:    opts.CSRFKey,
+		browserTTL: opts.BrowserTTL,
+		now:        opts.Now,
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
@@ -101,6 +135,15 @@ func (s *Server) routes() {
 	e.Any(pathToken, s.token, s.strictForm)
 	e.Any(pathRevoke, s.revoke, s.strictForm)
 	e.Any(pathIntrospect, s.introspect, s.strictForm)
+	e.GET(pathAuthorize, s.authorize)
+	forms := middleware.BodyLimit("64K")
+	e.POST(pathLogin, s.postLogin, forms)
+	e.POST(pathConsent, s.postConsent, forms)
+	e.GET(pathUserinfo, s.userinfo)
+	e.POST(pathUserinfo, s.userinfo, forms)
+	e.GET(pathLogout, s.logout)
+	e.POST(pathLogout, s.logout, forms)
+	e.StaticFS("/static", templates.Static())
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 }

@@ -18,6 +18,7 @@ type Client struct {
 	*fosite.DefaultOpenIDConnectClient
 	Name                   string
 	FirstParty             bool
+	PKCEOptional           bool
 	PostLogoutRedirectURIs []string
 	CreatedAt              time.Time
 }
@@ -30,6 +31,7 @@ type NewClient struct {
 	SecretHash              []byte
 	Public                  bool
 	FirstParty              bool
+	PKCEOptional            bool
 	TokenEndpointAuthMethod string
 	GrantTypes              []string
 	ResponseTypes           []string
@@ -63,6 +65,7 @@ func (s *Store) CreateClient(ctx context.Context, c NewClient) error {
 		SecretHash:              c.SecretHash,
 		Public:                  c.Public,
 		FirstParty:              c.FirstParty,
+		PKCEOptional:            c.PKCEOptional,
 		TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
 		GrantTypes:              strings.Join(c.GrantTypes, " "),
 		ResponseTypes:           strings.Join(c.ResponseTypes, " "),
@@ -127,6 +130,7 @@ func (r clientRow) toClient() *Client {
 		},
 		Name:                   r.Name,
 		FirstParty:             r.FirstParty,
+		PKCEOptional:           r.PKCEOptional,
 		PostLogoutRedirectURIs: strings.Fields(r.PostLogoutRedirectURIs),
 		CreatedAt:              r.CreatedAt,
 	}

@@ -20,7 +20,8 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&userRow{}, &clientRow{}, &familyRow{},
-			&accessTokenRow{}, &refreshTokenRow{}, &authorizeCodeRow{}, &signingKeyRow{})
+			&accessTokenRow{}, &refreshTokenRow{}, &authorizeCodeRow{}, &signingKeyRow{},
+			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{})
 	}},
 }
 

@@ -45,6 +45,9 @@ type familyRow struct {
 	ExpiresAt       time.Time `gorm:"not null"` // absolute lifetime, never extended
 	RevokedAt       *time.Time
 	RevokedReason   string `gorm:"size:64;not null;default:''"`
+	// SessionID is the browser session (OIDC "sid") that logged in, so
+	// that logging out ends the families it created.
+	SessionID string `gorm:"size:64;not null;default:'';index"`
 }
 
 func (familyRow) TableName() string { return "token_families" }
@@ -67,6 +70,7 @@ type clientRow struct {
 	SecretHash              []byte
 	Public                  bool      `gorm:"not null"`
 	FirstParty              bool      `gorm:"not null;default:false"`
+	PKCEOptional            bool      `gorm:"not null;default:false"`
 	TokenEndpointAuthMethod string    `gorm:"size:64;not null"`
 	GrantTypes              string    `gorm:"not null;default:''"`
 	ResponseTypes           string    `gorm:"not null;default:''"`

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -156,6 +157,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		CreatedAt:       now,
 		LastRefreshedAt: now,
 		ExpiresAt:       now.Add(s.opts.SessionMaxTTL),
+		SessionID:       sessionID(req.GetSession()),
 	}
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		err := tx.Clauses(clause.OnConflict{
@@ -217,4 +219,15 @@ func revocationReason(ctx context.Context) string {
 		return r
 	}
 	return "revoked"
+}
+
+// sessionID returns the OIDC "sid" of the browser session behind a login,
+// or "" for logins without one (the password grant).
+func sessionID(sess fosite.Session) string {
+	ds, ok := sess.(*openid.DefaultSession)
+	if !ok || ds.Claims == nil {
+		return ""
+	}
+	sid, _ := ds.Claims.Extra["sid"].(string)
+	return sid
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/handler/pkce"
 	fositestorage "github.com/ory/fosite/storage"
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
@@ -27,6 +28,8 @@ type FositeStore interface {
 	oauth2.CoreStorage
 	oauth2.TokenRevocationStorage
 	oauth2.ResourceOwnerPasswordCredentialsGrantStorage
+	pkce.PKCERequestStorage
+	openid.OpenIDConnectRequestStorage
 	fositestorage.Transactional
 }
 
@@ -89,7 +92,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	gcfg := &gorm.Config{
 		Logger:                 logger.Discard, // SQL arguments include token signatures
 		SkipDefaultTransaction: true,
-		PrepareStmt:            true,
+		PrepareStmt:            false,
 	}
 	write, err := gorm.Open(sqlite.Open("file:"+path+"?"+params+"&_txlock=immediate"), gcfg)
 	if err != nil {

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ory/fosite"
+
+	"rotor/storage"
+)
+
+// wrongCredentials is the one message for every failed login, so the page
+// does not reveal which accounts exist.
+const wrongCredentials = "The email or password is not correct."
+
+func (s *Server) renderLogin(c echo.Context, status int, ar fosite.AuthorizeRequester, username, message string) error {
+	name := ar.GetClient().GetID()
+	if cl, err := s.store.Client(c.Request().Context(), name); err == nil && cl.Name != "" {
+		name = cl.Name
+	}
+	return s.render(c, status, "login.html", map[string]any{
+		"Title":          "Sign in",
+		"ClientName":     name,
+		"Error":          message,
+		"Username":       username,
+		"CSRF":           s.csrfToken(c),
+		"AuthorizeQuery": ar.GetRequestForm().Encode(),
+	})
+}
+
+// postLogin checks the credentials from the login form, starts the
+// browser session, and sends the browser back to the authorization
+// endpoint with a 303 so that the POST is never replayed.
+func (s *Server) postLogin(c echo.Context) error {
+	if !s.csrfValid(c) {
+		return s.renderError(c, http.StatusForbidden, "Request expired", "The sign-in form expired or was not sent by this site. Go back and try again.", "invalid_request")
+	}
+	r, err := authorizeRequestFrom(c.Request(), c.FormValue("authorize_query"))
+	if err != nil {
+		return s.renderError(c, http.StatusBadRequest, "Invalid request", "The sign-in form is incomplete.", "invalid_request")
+	}
+	ar, ok := s.parseAuthorizeRequest(c, r)
+	if !ok {
+		return nil
+	}
+	username, password := c.FormValue("username"), c.FormValue("password")
+	if username == "" || password == "" || len(username) > 320 || len(password) > 1024 {
+		return s.renderLogin(c, http.StatusBadRequest, ar, username, wrongCredentials)
+	}
+	ctx := c.Request().Context()
+	userID, err := s.store.Authenticate(ctx, username, password)
+	if errors.Is(err, fosite.ErrNotFound) {
+		s.log.Info("login failed", "request_id", requestID(c))
+		return s.renderLogin(c, http.StatusUnauthorized, ar, username, wrongCredentials)
+	} else if err != nil {
+		return s.authorizeError(c, ar, err)
+	}
+	now := s.now()
+	cookie := randomToken()
+	bs := storage.BrowserSession{SID: randomToken()[:22], UserID: userID, AuthTime: now, ExpiresAt: now.Add(s.browserTTL)}
+	if err := s.store.CreateBrowserSession(ctx, cookie, bs); err != nil {
+		return s.authorizeError(c, ar, err)
+	}
+	s.cookies.set(c, cookieSession, cookie, s.browserTTL, http.SameSiteLaxMode)
+	s.log.Info("login succeeded", "request_id", requestID(c), "sub", userID)
+
+	// The user has just authenticated: drop prompt=login so the request
+	// doesn't ask again, and continue the authorization.
+	form := ar.GetRequestForm()
+	q := form.Encode()
+	if p := form.Get("prompt"); p != "" {
+		var keep []string
+		for _, v := range strings.Fields(p) {
+			if v != "login" {
+				keep = append(keep, v)
+			}
+		}
+		cp := cloneValues(form)
+		if len(keep) == 0 {
+			cp.Del("prompt")
+		} else {
+			cp.Set("prompt", strings.Join(keep, " "))
+		}
+		cp.Del("max_age") // satisfied by this login
+		q = cp.Encode()
+	} else if form.Has("max_age") {
+		cp := cloneValues(form)
+		cp.Del("max_age")
+		q = cp.Encode()
+	}
+	return c.Redirect(http.StatusSeeOther, pathAuthorize+"?"+q)
+}
+
+// browserSession returns the signed-in browser's session, nil when there
+// is none (no cookie, unknown, ended or expired).
+func (s *Server) browserSession(c echo.Context) (*storage.BrowserSession, error) {
+	v := s.cookies.get(c, cookieSession)
+	if v == "" {
+		return nil, nil
+	}
+	bs, err := s.store.BrowserSessionByCookie(c.Request().Context(), v)
+	if errors.Is(err, fosite.ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &bs, nil
+}
+
+func requestID(c echo.Context) string {
+	return c.Response().Header().Get(echo.HeaderXRequestID)
+}

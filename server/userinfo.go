@@ -1,0 +1,61 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+
+	"rotor/storage"
+)
+
+const pathUserinfo = "/userinfo"
+
+// userinfo serves the OIDC UserInfo endpoint (OIDC Core §5.3) for access
+// tokens of every grant that has a user. The token must verify and still
+// be active in storage, so a revoked token is refused here too.
+func (s *Server) userinfo(c echo.Context) error {
+	token := fosite.AccessTokenFromRequest(c.Request())
+	if token == "" {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rotor"`)
+		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "A Bearer access token is required."})
+	}
+	ctx := c.Request().Context()
+	claims, err := s.access.verify(token)
+	if err == nil {
+		_, err = s.store.GetAccessTokenSession(ctx, s.access.AccessTokenSignature(ctx, token), &openid.DefaultSession{})
+	}
+	var user storage.User
+	if err == nil {
+		if claims.Subject == claims.ClientID {
+			err = fosite.ErrNotFound // a client's own token: there is no user
+		} else {
+			user, err = s.store.UserByID(ctx, claims.Subject)
+		}
+	}
+	if errors.Is(err, storage.ErrUnavailable) {
+		return s.writeOAuthError(c, err)
+	} else if err != nil {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rotor", error="invalid_token"`)
+		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The access token is invalid, expired or revoked."})
+	}
+	resp := map[string]any{"sub": user.ID}
+	if scopes := strings.Fields(claims.Scope); contains(scopes, "email") {
+		resp["email"] = user.Email
+		resp["email_verified"] = false
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, resp)
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}

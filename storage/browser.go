@@ -1,0 +1,131 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// browserSessionRow is a signed-in browser (single sign-on). The cookie
+// holds a random value; only its SHA-256 is stored, so a database dump
+// yields no usable cookie.
+type browserSessionRow struct {
+	IDHash    string    `gorm:"primaryKey;size:64"`
+	SID       string    `gorm:"size:64;not null;uniqueIndex"` // public id, the ID token's "sid"
+	UserID    string    `gorm:"size:64;not null;index"`
+	AuthTime  time.Time `gorm:"not null"`
+	ExpiresAt time.Time `gorm:"not null;index"`
+	EndedAt   *time.Time
+}
+
+func (browserSessionRow) TableName() string { return "browser_sessions" }
+
+// consentRow remembers the scopes a user granted a client.
+type consentRow struct {
+	UserID    string    `gorm:"primaryKey;size:64"`
+	ClientID  string    `gorm:"primaryKey;size:255"`
+	Scopes    string    `gorm:"not null"`
+	GrantedAt time.Time `gorm:"not null"`
+}
+
+func (consentRow) TableName() string { return "consents" }
+
+// BrowserSession is a live single-sign-on session.
+type BrowserSession struct {
+	SID       string
+	UserID    string
+	AuthTime  time.Time
+	ExpiresAt time.Time
+}
+
+func hashCookie(v string) string {
+	sum := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(sum[:])
+}
+
+// CreateBrowserSession stores a session for the cookie value cookie.
+func (s *Store) CreateBrowserSession(ctx context.Context, cookie string, bs BrowserSession) error {
+	row := browserSessionRow{IDHash: hashCookie(cookie), SID: bs.SID, UserID: bs.UserID, AuthTime: bs.AuthTime.UTC(), ExpiresAt: bs.ExpiresAt.UTC()}
+	if err := s.writer(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("create browser session: %w", mapErr(err))
+	}
+	return nil
+}
+
+// BrowserSessionByCookie returns the live session behind a cookie value.
+func (s *Store) BrowserSessionByCookie(ctx context.Context, cookie string) (BrowserSession, error) {
+	var row browserSessionRow
+	err := s.reader(ctx).Where("id_hash = ? AND ended_at IS NULL AND expires_at > ?", hashCookie(cookie), s.now().UTC()).Take(&row).Error
+	if err != nil {
+		return BrowserSession{}, fmt.Errorf("get browser session: %w", mapErr(err))
+	}
+	return BrowserSession{SID: row.SID, UserID: row.UserID, AuthTime: row.AuthTime, ExpiresAt: row.ExpiresAt}, nil
+}
+
+// EndBrowserSession ends the session sid and revokes every token family it
+// created (RP-initiated logout). It returns how many families it revoked.
+func (s *Store) EndBrowserSession(ctx context.Context, sid, reason string) (int, error) {
+	var ids []string
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Model(&browserSessionRow{}).Where("sid = ? AND ended_at IS NULL", sid).Update("ended_at", s.now().UTC()).Error; err != nil {
+			return err
+		}
+		if err := tx.Model(&familyRow{}).Where("session_id = ? AND revoked_at IS NULL", sid).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("end browser session: %w", mapErr(err))
+	}
+	return len(ids), nil
+}
+
+// GrantedScopes returns the scopes userID has consented to for clientID.
+func (s *Store) GrantedScopes(ctx context.Context, userID, clientID string) ([]string, error) {
+	var row consentRow
+	err := s.reader(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Take(&row).Error
+	if err != nil {
+		return nil, fmt.Errorf("get consent: %w", mapErr(err))
+	}
+	return strings.Fields(row.Scopes), nil
+}
+
+// GrantScopes adds scopes to what userID has consented to for clientID.
+func (s *Store) GrantScopes(ctx context.Context, userID, clientID string, scopes []string) error {
+	return s.inTx(ctx, func(tx *gorm.DB) error {
+		var row consentRow
+		err := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Take(&row).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return fmt.Errorf("get consent: %w", mapErr(err))
+		}
+		all := strings.Fields(row.Scopes)
+		for _, sc := range scopes {
+			if !slices.Contains(all, sc) {
+				all = append(all, sc)
+			}
+		}
+		row = consentRow{UserID: userID, ClientID: clientID, Scopes: strings.Join(all, " "), GrantedAt: s.now().UTC()}
+		err = tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "user_id"}, {Name: "client_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"scopes", "granted_at"}),
+		}).Create(&row).Error
+		if err != nil {
+			return fmt.Errorf("grant consent: %w", mapErr(err))
+		}
+		return nil
+	})
+}
