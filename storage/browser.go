@@ -18,8 +18,8 @@ import (
 // holds a random value; only its SHA-256 is stored, so a database dump
 // yields no usable cookie.
 type browserSessionRow struct {
-	IDHash    string    `gorm:"primaryKey;size:64"`
-	SID       string    `gorm:"size:64;not null;uniqueIndex"` // public id, the ID token's "sid"
+	IDHash    string    `gorm:"column:id_hash;primaryKey;size:64"`
+	SID       string    `gorm:"column:sid;size:64;not null;uniqueIndex"` // public id, the ID token's "sid"
 	UserID    string    `gorm:"size:64;not null;index"`
 	AuthTime  time.Time `gorm:"not null"`
 	ExpiresAt time.Time `gorm:"not null;index"`
