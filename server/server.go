@@ -177,10 +177,13 @@ type Timeouts struct {
 }
 
 // Serve serves h on ln until ctx is cancelled, then shuts down gracefully:
-// it stops accepting and lets requests in flight finish within t.Shutdown.
+// it stops accepting, lets every request already sent on an accepted
+// connection reach the handler (see drainListener), and lets requests in
+// flight finish within t.Shutdown.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log *slog.Logger) error {
+	dl := newDrainListener(ln)
 	srv := &http.Server{
-		Handler:           h,
+		Handler:           dl.handler(h),
 		ReadHeaderTimeout: t.ReadHeader,
 		ReadTimeout:       t.Read,
 		WriteTimeout:      t.Write,
@@ -189,7 +192,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(dl) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -198,6 +201,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, log
 	log.Info("shutting down", "grace", t.Shutdown.String())
 	sctx, cancel := context.WithTimeout(context.Background(), t.Shutdown)
 	defer cancel()
+	dl.drain(sctx, min(t.ReadHeader, t.Shutdown))
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -21,11 +21,11 @@ var knownGrantTypes = []string{"password", "refresh_token", "client_credentials"
 
 type clientFlags struct {
 	id, name, grantTypes, redirectURIs, postLogoutURIs, scopes, audience, authMethod string
-	public, secretStdin, firstParty                                                  bool
+	public, secretStdin, firstParty, pkceOptional                                    bool
 }
 
 func (a *app) clientsCommand() *cobra.Command {
-	clients := &cobra.Command{Use: "clients", Short: "Manage OAuth clients"}
+	clients := groupCommand(&cobra.Command{Use: "clients", Short: "Manage OAuth clients"})
 	var f clientFlags
 	create := &cobra.Command{
 		Use:   "create",
@@ -41,6 +41,7 @@ func (a *app) clientsCommand() *cobra.Command {
 	fl.BoolVar(&f.public, "public", false, "a public client (mobile or browser app) without a secret")
 	fl.BoolVar(&f.secretStdin, "secret-stdin", false, "read the client secret from stdin instead of generating one")
 	fl.BoolVar(&f.firstParty, "first-party", false, "a client of the same operator: skips consent")
+	fl.BoolVar(&f.pkceOptional, "pkce-optional", false, "a legacy confidential client that can't send PKCE (public clients always must)")
 	fl.StringVar(&f.grantTypes, "grant-types", "", "comma-separated grant types (required): "+fmt.Sprint(knownGrantTypes))
 	fl.StringVar(&f.redirectURIs, "redirect-uris", "", "comma-separated redirect URIs")
 	fl.StringVar(&f.postLogoutURIs, "post-logout-redirect-uris", "", "comma-separated post-logout redirect URIs")
@@ -60,6 +61,7 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 		Name:                   f.name,
 		Public:                 f.public,
 		FirstParty:             f.firstParty,
+		PKCEOptional:           f.pkceOptional,
 		GrantTypes:             splitList(f.grantTypes),
 		RedirectURIs:           splitList(f.redirectURIs),
 		PostLogoutRedirectURIs: splitList(f.postLogoutURIs),
@@ -100,6 +102,9 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 	default:
 		return fmt.Errorf("--token-endpoint-auth-method: unknown method %q", f.authMethod)
 	}
+	if f.public && f.pkceOptional {
+		return errors.New("--pkce-optional is only for confidential clients: a public client must use PKCE")
+	}
 	if f.public && slices.Contains(nc.GrantTypes, "client_credentials") {
 		return errors.New("a public client can't use client_credentials")
 	}
@@ -132,7 +137,10 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 	}
 	defer e.store.Close()
 	if !f.public {
-		nc.SecretHash, _ = storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(secret))
+		nc.SecretHash, err = storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(secret))
+		if err != nil {
+			return fmt.Errorf("hash client secret: %w", err)
+		}
 	}
 	if err := e.store.CreateClient(ctx, nc); errors.Is(err, storage.ErrConflict) {
 		return fmt.Errorf("a client with id %s already exists", nc.ID)

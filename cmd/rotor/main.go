@@ -25,8 +25,19 @@ func main() {
 func run(ctx context.Context, args, environ []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	root := newRootCommand(environ, stdin, stdout, stderr)
 	root.SetArgs(args)
-	return root.ExecuteContext(ctx)
+	if err := root.ExecuteContext(ctx); err != nil {
+		return foldedError{err}
+	}
+	return nil
 }
+
+// foldedError keeps run's errors on one line (cobra's unknown-command error
+// appends multi-line suggestions) while errors.Is and errors.As still see
+// the original.
+type foldedError struct{ err error }
+
+func (e foldedError) Error() string { return oneLine(e.err.Error()) }
+func (e foldedError) Unwrap() error { return e.err }
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")

@@ -45,6 +45,15 @@ func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer)
 	return root
 }
 
+// groupCommand makes a command that only holds subcommands refuse an
+// unknown subcommand: left to cobra, `rotor clients delete` would print the
+// help and exit 0, so a typo in a script would pass for success.
+func groupCommand(c *cobra.Command) *cobra.Command {
+	c.Args = cobra.NoArgs
+	c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	return c
+}
+
 func getenv(environ []string, key string) string {
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
@@ -146,7 +155,7 @@ func systemSecret(cfg configs.Config, dataDir string, log *slog.Logger) ([]byte,
 
 // derivedKeys are the purpose-specific keys taken from the system secret.
 type derivedKeys struct {
-	hmac, successor, clientSecret []byte
+	hmac, successor, clientSecret, csrf []byte
 }
 
 func deriveKeys(secret []byte) derivedKeys {
@@ -154,14 +163,22 @@ func deriveKeys(secret []byte) derivedKeys {
 		hmac:         keys.DeriveKey(secret, "token hmac"),
 		successor:    keys.DeriveKey(secret, "refresh token successor"),
 		clientSecret: keys.DeriveKey(secret, "client secret hash"),
+		csrf:         keys.DeriveKey(secret, "csrf"),
 	}
 }
 
+// maxSecretLen bounds what readSecretLine accepts.
+const maxSecretLen = 4096
+
 // readSecretLine reads one line (a password or client secret) from r.
 func readSecretLine(r io.Reader) (string, error) {
-	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	b, err := io.ReadAll(io.LimitReader(r, maxSecretLen+1))
 	if err != nil {
 		return "", fmt.Errorf("read stdin: %w", err)
+	}
+	if len(b) > maxSecretLen {
+		// Truncating would silently store a different secret.
+		return "", fmt.Errorf("stdin must hold at most %d bytes", maxSecretLen)
 	}
 	s := strings.TrimRight(string(b), "\r\n")
 	if strings.ContainsAny(s, "\r\n") {

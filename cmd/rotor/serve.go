@@ -45,6 +45,8 @@ func (a *app) serveCommand() *cobra.Command {
 				HMACKey:        dk.hmac,
 				SuccessorKey:   dk.successor,
 				SecretHasher:   storage.NewSecretHasher(dk.clientSecret),
+				CSRFKey:        dk.csrf,
+				BrowserTTL:     e.cfg.Sessions.BrowserTTL,
 				Logger:         e.log,
 			}, e.store, keySet)
 			if err != nil {

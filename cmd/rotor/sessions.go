@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ory/fosite"
 	"github.com/spf13/cobra"
 
 	"rotor/storage"
@@ -15,7 +16,7 @@ import (
 const reasonAdmin = "admin_revoked"
 
 func (a *app) sessionsCommand() *cobra.Command {
-	sessions := &cobra.Command{Use: "sessions", Short: "List and revoke users' sign-in sessions (token families)"}
+	sessions := groupCommand(&cobra.Command{Use: "sessions", Short: "List and revoke users' sign-in sessions (token families)"})
 	var user string
 	list := &cobra.Command{
 		Use:   "list",
@@ -29,7 +30,7 @@ func (a *app) sessionsCommand() *cobra.Command {
 			defer e.store.Close()
 			u, err := e.store.UserByEmail(cmd.Context(), user)
 			if err != nil {
-				return fmt.Errorf("no user with email %s", storage.NormalizeEmail(user))
+				return userLookupError(err, user)
 			}
 			fams, err := e.store.Families(cmd.Context(), u.ID, e.cfg.Tokens.RefreshIdleTTL)
 			if err != nil {
@@ -80,7 +81,7 @@ func (a *app) sessionsCommand() *cobra.Command {
 			}
 			u, err := e.store.UserByEmail(cmd.Context(), revokeUser)
 			if err != nil {
-				return fmt.Errorf("no user with email %s", storage.NormalizeEmail(revokeUser))
+				return userLookupError(err, revokeUser)
 			}
 			n, err := e.store.RevokeSubjectFamilies(cmd.Context(), u.ID, reasonAdmin)
 			if err != nil {
@@ -94,6 +95,15 @@ func (a *app) sessionsCommand() *cobra.Command {
 	revoke.Flags().StringVar(&family, "family", "", "revoke this one session family")
 	sessions.AddCommand(list, revoke)
 	return sessions
+}
+
+// userLookupError reports a missing user as such and any other failure (a
+// busy or broken database) as itself rather than as a missing user.
+func userLookupError(err error, email string) error {
+	if errors.Is(err, fosite.ErrNotFound) {
+		return fmt.Errorf("no user with email %s", storage.NormalizeEmail(email))
+	}
+	return err
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }

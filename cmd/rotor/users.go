@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/spf13/cobra"
@@ -15,7 +16,7 @@ import (
 const minPasswordLen = 8
 
 func (a *app) usersCommand() *cobra.Command {
-	users := &cobra.Command{Use: "users", Short: "Manage users"}
+	users := groupCommand(&cobra.Command{Use: "users", Short: "Manage users"})
 	var email string
 	var fromStdin bool
 	create := &cobra.Command{
@@ -26,7 +27,9 @@ func (a *app) usersCommand() *cobra.Command {
 			if !fromStdin {
 				return errors.New("--password-stdin is required: passwords are never taken as arguments")
 			}
-			if _, err := mail.ParseAddress(email); err != nil || email == "" {
+			// ParseAddress also accepts "Name <addr>" forms, which would be
+			// stored verbatim and never match a login: only a bare address.
+			if addr, err := mail.ParseAddress(email); err != nil || addr.Address != strings.TrimSpace(email) {
 				return fmt.Errorf("--email %q is not an email address", email)
 			}
 			password, err := readSecretLine(a.stdin)
