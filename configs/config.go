@@ -23,6 +23,8 @@ type Config struct {
 	Database Database `koanf:"database"`
 	Tokens   Tokens   `koanf:"tokens"`
 	Sessions Sessions `koanf:"sessions"`
+	BFF      BFF      `koanf:"bff"`
+	Demo     Demo     `koanf:"demo"`
 	Secrets  Secrets  `koanf:"secrets"`
 	Log      Log      `koanf:"log"`
 }
@@ -55,6 +57,27 @@ type Tokens struct {
 // Sessions configures browser sign-in sessions (single sign-on).
 type Sessions struct {
 	BrowserTTL time.Duration `koanf:"browser_ttl"`
+}
+
+// BFF configures the backend-for-frontend that keeps single-page apps'
+// tokens on the server.
+type BFF struct {
+	Enabled       bool   `koanf:"enabled"`
+	ClientID      string `koanf:"client_id"`
+	ClientSecret  string `koanf:"client_secret"`
+	UpstreamURL   string `koanf:"upstream_url"`
+	EncryptionKey string `koanf:"encryption_key"`
+}
+
+// String redacts the secrets so that printing a Config can't leak them.
+func (b BFF) String() string {
+	return fmt.Sprintf("{Enabled:%t ClientID:%s ClientSecret:<redacted> UpstreamURL:%s EncryptionKey:<redacted>}", b.Enabled, b.ClientID, b.UpstreamURL)
+}
+
+// Demo configures the demo API served next to the demo single-page app.
+type Demo struct {
+	Enabled  bool   `koanf:"enabled"`
+	Audience string `koanf:"audience"`
 }
 
 // Secrets holds key material. Its String method redacts the values so that

@@ -89,6 +89,8 @@ func TestDefault(t *testing.T) {
 			RefreshReuseGrace: 10 * time.Second,
 		},
 		Sessions: Sessions{BrowserTTL: 12 * time.Hour},
+		BFF:      BFF{Enabled: true, ClientID: "rotor-bff"},
+		Demo:     Demo{Enabled: true, Audience: "rotor-demo-api"},
 		Secrets:  Secrets{System: ""},
 		Log:      Log{Level: "info", Format: "json"},
 	}

@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,6 +53,13 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"tokens.refresh_idle_ttl", "ROTOR_TOKENS_REFRESH_IDLE_TTL=24h", func(c Config) bool { return c.Tokens.RefreshIdleTTL == 24*time.Hour }},
 		{"tokens.session_max_ttl", "ROTOR_TOKENS_SESSION_MAX_TTL=200h", func(c Config) bool { return c.Tokens.SessionMaxTTL == 200*time.Hour }},
 		{"tokens.refresh_reuse_grace", "ROTOR_TOKENS_REFRESH_REUSE_GRACE=0s", func(c Config) bool { return c.Tokens.RefreshReuseGrace == 0 }},
+		{"bff.enabled", "ROTOR_BFF_ENABLED=false", func(c Config) bool { return !c.BFF.Enabled }},
+		{"bff.client_id", "ROTOR_BFF_CLIENT_ID=spa", func(c Config) bool { return c.BFF.ClientID == "spa" }},
+		{"bff.client_secret", "ROTOR_BFF_CLIENT_SECRET=" + secret, func(c Config) bool { return c.BFF.ClientSecret == secret }},
+		{"bff.upstream_url", "ROTOR_BFF_UPSTREAM_URL=http://127.0.0.1:9000/api", func(c Config) bool { return c.BFF.UpstreamURL == "http://127.0.0.1:9000/api" }},
+		{"bff.encryption_key", "ROTOR_BFF_ENCRYPTION_KEY=" + strings.Repeat("A", 43) + "=", func(c Config) bool { return c.BFF.EncryptionKey != "" }},
+		{"demo.enabled", "ROTOR_DEMO_ENABLED=false", func(c Config) bool { return !c.Demo.Enabled }},
+		{"demo.audience", "ROTOR_DEMO_AUDIENCE=api", func(c Config) bool { return c.Demo.Audience == "api" }},
 		{"sessions.browser_ttl", "ROTOR_SESSIONS_BROWSER_TTL=1h", func(c Config) bool { return c.Sessions.BrowserTTL == time.Hour }},
 		{"secrets.system", "ROTOR_SECRETS_SYSTEM=" + secret, func(c Config) bool { return c.Secrets.System == secret }},
 		{"log.level", "ROTOR_LOG_LEVEL=debug", func(c Config) bool { return c.Log.Level == "debug" }},

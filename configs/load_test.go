@@ -108,7 +108,7 @@ func TestLoadLayers(t *testing.T) {
 		},
 		{
 			name: "https issuer with a secret",
-			file: "issuer: https://id.example.com/tenant\nsecrets:\n  system: \"0123456789abcdef0123456789abcdef\"\n",
+			file: "issuer: https://id.example.com/tenant\nsecrets:\n  system: \"0123456789abcdef0123456789abcdef\"\nbff:\n  enabled: false\n",
 			check: func(t *testing.T, c Config) {
 				if c.Issuer != "https://id.example.com/tenant" || c.LoopbackIssuer() {
 					t.Errorf("issuer = %q, loopback = %v", c.Issuer, c.LoopbackIssuer())

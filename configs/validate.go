@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net"
 	"net/url"
@@ -57,6 +58,28 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			add("%s: must be greater than 0, got %s", d.key, d.v)
 		}
+	}
+
+	if c.BFF.Enabled {
+		if c.BFF.ClientID == "" {
+			add("bff.client_id: must be set when bff.enabled")
+		}
+		if c.BFF.ClientSecret == "" && !c.LoopbackIssuer() {
+			add("bff.client_secret: must be set for a non-loopback issuer (only a local setup derives one)")
+		}
+		if c.BFF.UpstreamURL != "" {
+			if u, err := url.Parse(c.BFF.UpstreamURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				add("bff.upstream_url: must be an absolute http(s) URL, got %q", c.BFF.UpstreamURL)
+			}
+		}
+		if c.BFF.EncryptionKey != "" {
+			if k, err := base64.StdEncoding.DecodeString(c.BFF.EncryptionKey); err != nil || len(k) != 32 {
+				add("bff.encryption_key: must be base64 of exactly 32 bytes")
+			}
+		}
+	}
+	if c.Demo.Enabled && c.Demo.Audience == "" {
+		add("demo.audience: must be set when demo.enabled")
 	}
 
 	t := c.Tokens

@@ -57,6 +57,17 @@ func TestValidate(t *testing.T) {
 		{"unknown log level", func(c *Config) { c.Log.Level = "INFO" }, `log.level: "INFO" is not one of debug|info|warn|error`},
 		{"unknown log format", func(c *Config) { c.Log.Format = "logfmt" }, `log.format: "logfmt" is not one of json|text`},
 		{"short secret", func(c *Config) { c.Secrets.System = "hunter2" }, "secrets.system: must be at least 32 characters, got 7"},
+		{"bff on a public issuer needs its client secret", func(c *Config) {
+			c.BFF.Enabled = true
+			c.Issuer = "https://id.example.com"
+			c.Secrets.System = strings.Repeat("s", 32)
+		}, "bff.client_secret: must be set for a non-loopback issuer (only a local setup derives one)"},
+		{"bad bff settings", func(c *Config) {
+			c.BFF.Enabled = true
+			c.BFF.UpstreamURL = "ftp://x"
+			c.BFF.EncryptionKey = "c2hvcnQ="
+			c.Demo.Audience = ""
+		}, `bff.upstream_url: must be an absolute http(s) URL, got "ftp://x"; bff.encryption_key: must be base64 of exactly 32 bytes; demo.audience: must be set when demo.enabled`},
 		{"missing secret on a public issuer", func(c *Config) { c.Issuer = "https://id.example.com" }, "secrets.system: must be set when the issuer is not loopback (a generated secret is for local use only)"},
 
 		{"every problem at once", func(c *Config) {
@@ -81,6 +92,9 @@ func TestValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()
+			// The BFF has rules of its own, tested in its own cases; most
+			// cases here use public issuers, where it would add a problem.
+			c.BFF.Enabled = false
 			tt.mutate(&c)
 			err := c.Validate()
 			if tt.want == "" {

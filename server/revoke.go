@@ -17,9 +17,15 @@ const reasonRevocationEndpoint = "revocation_endpoint"
 // failure; here only success or an unknown token is 200, and a failure the
 // client should retry is 503.
 func (s *Server) revoke(c echo.Context) error {
+	if !clientAuthPresent(c.Request()) {
+		return s.writeOAuthError(c, errNoClientAuth)
+	}
+	if c.Request().PostForm.Get("token") == "" {
+		// RFC 7009 §2.1: token is REQUIRED; fosite answers 200 without it.
+		return s.writeOAuthError(c, fosite.ErrInvalidRequest.WithHint("The 'token' parameter is missing."))
+	}
 	ctx := storage.WithRevocationReason(c.Request().Context(), reasonRevocationEndpoint)
-	err := s.oauth.NewRevocationRequest(ctx, c.Request())
-	if err != nil {
+	if err := s.oauth.NewRevocationRequest(ctx, c.Request()); err != nil {
 		return s.writeOAuthError(c, revocationError(err))
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

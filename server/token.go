@@ -16,6 +16,9 @@ func (s *Server) token(c echo.Context) error {
 	if err := checkGrantParams(c.Request().PostForm); err != nil {
 		return s.writeOAuthError(c, err)
 	}
+	if !clientAuthPresent(c.Request()) {
+		return s.writeOAuthError(c, errNoClientAuth)
+	}
 	ar, err := s.oauth.NewAccessRequest(ctx, c.Request(), &openid.DefaultSession{})
 	if err != nil {
 		// fosite's grant handlers may trip over something else first
@@ -109,4 +112,17 @@ func servesGrant(name string) bool {
 		}
 	}
 	return false
+}
+
+// errNoClientAuth is RFC 6749 §5.2's invalid_client for a request that
+// names no client at all (fosite calls it invalid_request).
+var errNoClientAuth = fosite.ErrInvalidClient.WithHint("No client authentication was included.")
+
+// clientAuthPresent reports whether the request names a client: HTTP Basic
+// credentials or a client_id in the body.
+func clientAuthPresent(r *http.Request) bool {
+	if _, _, ok := r.BasicAuth(); ok {
+		return true
+	}
+	return r.PostForm.Get("client_id") != ""
 }

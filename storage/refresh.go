@@ -66,6 +66,17 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	if v.Active && v.FamilyRevokedAt == nil {
 		return req, nil
 	}
+	// A spent token is only special to its own client's refresh request:
+	// there it may be a grace replay, or reuse that revokes the family.
+	// Another client presenting it learns nothing and revokes nothing, and
+	// introspection or revocation simply see an inactive token.
+	ar, refreshing := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester)
+	if !refreshing || !ar.GetGrantTypes().ExactOne("refresh_token") {
+		return req, fmt.Errorf("refresh token no longer active: %w", fosite.ErrInactiveToken)
+	}
+	if cl := ar.GetClient(); cl == nil || cl.GetID() != req.GetClient().GetID() {
+		return nil, fmt.Errorf("refresh token of another client: %w", fosite.ErrNotFound)
+	}
 	ok, err := s.graceAllows(db, v)
 	if err != nil {
 		return nil, err

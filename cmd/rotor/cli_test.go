@@ -360,7 +360,7 @@ func TestSystemSecret(t *testing.T) {
 	}
 
 	t.Run("public issuer with a configured secret", func(t *testing.T) {
-		environ, dataDir := testEnv(t, "ROTOR_ISSUER=https://auth.example.com", "ROTOR_SECRETS_SYSTEM="+testSecret)
+		environ, dataDir := testEnv(t, "ROTOR_ISSUER=https://auth.example.com", "ROTOR_SECRETS_SYSTEM="+testSecret, "ROTOR_BFF_ENABLED=false")
 		r := mustCLI(t, environ, "", "migrate")
 		if r.stdout != "schema at version 1\n" {
 			t.Errorf("stdout = %q", r.stdout)
