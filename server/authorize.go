@@ -70,11 +70,34 @@ func (s *Server) parseAuthorizeRequest(c echo.Context, r *http.Request) (fosite.
 		}
 	}
 	ar, err := s.oauth.NewAuthorizeRequest(r.Context(), r)
+	if err == nil {
+		err = checkAuthorizeParams(r.Context(), ar)
+	}
 	if err != nil {
 		_ = s.authorizeError(c, ar, err)
 		return nil, false
 	}
 	return ar, true
+}
+
+// checkAuthorizeParams rejects, before any login or consent page, what
+// fosite's PKCE and OpenID Connect handlers would only reject once the
+// user has signed in and the code is being issued: a missing PKCE
+// challenge (for clients that must send one), a method other than S256,
+// and prompt=none combined with other values (OIDC Core §3.1.2.1).
+func checkAuthorizeParams(ctx context.Context, ar fosite.AuthorizeRequester) error {
+	form := ar.GetRequestForm()
+	if challenge := form.Get("code_challenge"); challenge == "" {
+		if (rotorConfig{}).GetEnforcePKCE(context.WithValue(ctx, fosite.AuthorizeRequestContextKey, ar)) {
+			return fosite.ErrInvalidRequest.WithHint("Clients must include a code_challenge (PKCE with S256) in the authorization request.")
+		}
+	} else if form.Get("code_challenge_method") != "S256" {
+		return fosite.ErrInvalidRequest.WithHint("Clients must use code_challenge_method=S256.")
+	}
+	if prompt := promptValues(ar); prompt["none"] && len(prompt) > 1 {
+		return fosite.ErrInvalidRequest.WithHint("The prompt value 'none' can't be combined with other values.")
+	}
+	return nil
 }
 
 // authorizeError sends err to the client's redirect URI when fosite has
@@ -126,7 +149,12 @@ func maxAgeExceeded(ar fosite.AuthorizeRequester, bs *storage.BrowserSession, no
 	if err != nil || secs < 0 {
 		return false
 	}
-	return now.Sub(bs.AuthTime) > time.Duration(secs)*time.Second
+	// Compare with auth_time as the ID token states it (whole seconds), as
+	// fosite's OpenID Connect validator does when the code is issued;
+	// otherwise a login less than a second short of max_age could pass
+	// here and fail there with login_required instead of showing the login
+	// page.
+	return now.Sub(bs.AuthTime.UTC().Truncate(time.Second)) > time.Duration(secs)*time.Second
 }
 
 // needsConsent reports whether the user must approve the requested scopes:

@@ -45,6 +45,10 @@ type Store interface {
 	EndBrowserSession(ctx context.Context, sid, reason string) (int, error)
 	GrantedScopes(ctx context.Context, userID, clientID string) ([]string, error)
 	GrantScopes(ctx context.Context, userID, clientID string, scopes []string) error
+	CreateBFFSession(ctx context.Context, cookie string, bs storage.BFFSession) error
+	BFFSessionByCookie(ctx context.Context, cookie string) (storage.BFFSession, error)
+	UpdateBFFTokens(ctx context.Context, idHash string, sealed []byte, issuedAt, expiresAt time.Time) error
+	DeleteBFFSession(ctx context.Context, idHash string) error
 }
 
 // providerSettings is what the fosite composition needs from configuration.
@@ -83,7 +87,7 @@ func clientInContext(ctx context.Context) fosite.Client {
 
 // newProvider composes fosite: its authorize, token, introspection and
 // revocation handlers over Rotor's storage and token strategies.
-func newProvider(set providerSettings, store Store, keySet KeySet) (fosite.OAuth2Provider, *accessTokenStrategy) {
+func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (fosite.OAuth2Provider, *accessTokenStrategy) {
 	base := &fosite.Config{
 		AccessTokenIssuer:     set.Issuer,
 		IDTokenIssuer:         set.Issuer,
@@ -122,6 +126,7 @@ func newProvider(set providerSettings, store Store, keySet KeySet) (fosite.OAuth
 	for _, g := range grantTypes {
 		factories = append(factories, g.factory)
 	}
+
 	factories = append(factories,
 		compose.OAuth2PKCEFactory,
 		compose.OpenIDConnectExplicitFactory,
@@ -140,6 +145,9 @@ func newProvider(set providerSettings, store Store, keySet KeySet) (fosite.OAuth
 		}
 		if h, ok := res.(fosite.TokenEndpointHandler); ok {
 			base.TokenEndpointHandlers.Append(h)
+		}
+		if h, ok := res.(*rotatingRefreshGrant); ok {
+			h.reused = m.reuseDetection
 		}
 		if h, ok := res.(fosite.TokenIntrospector); ok {
 			base.TokenIntrospectionHandlers.Append(h)

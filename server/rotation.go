@@ -27,10 +27,16 @@ const reasonReuse = "refresh_token_reuse"
 type rotatingRefreshGrant struct {
 	*oauth2.RefreshTokenGrantHandler
 	families familyRevoker
+	// reused counts detected reuse (a theft signal worth alerting on).
+	reused interface{ Inc() }
 }
 
 func (h *rotatingRefreshGrant) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
-	return h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(storage.WithRevocationReason(ctx, reasonReuse), req)
+	err := h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(storage.WithRevocationReason(ctx, reasonReuse), req)
+	if errors.Is(err, fosite.ErrInactiveToken) {
+		h.reused.Inc() // fosite found the token spent and revoked its family
+	}
+	return err
 }
 
 func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
@@ -42,5 +48,6 @@ func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context
 	if _, rerr := h.families.RevokeFamily(ctx, reuse.FamilyID, reasonReuse); rerr != nil {
 		return fosite.ErrServerError.WithWrap(rerr)
 	}
+	h.reused.Inc()
 	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").WithWrap(err)
 }

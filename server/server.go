@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/ory/fosite"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"rotor/templates"
 )
@@ -41,8 +42,12 @@ type Options struct {
 	CSRFKey []byte
 	// BrowserTTL is how long a login on the login page lasts (SSO).
 	BrowserTTL time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// BFF enables the backend-for-frontend at /bff/ (nil: off).
+	BFF *BFFOptions
+	// Demo enables the demo API and app (nil: off).
+	Demo   *DemoOptions
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Server is Rotor's HTTP surface.
@@ -60,6 +65,7 @@ type Server struct {
 	csrfKey      []byte
 	browserTTL   time.Duration
 	now          func() time.Time
+	metrics      *metrics
 }
 
 // New composes fosite over store and keySet and registers the routes.
@@ -85,6 +91,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	m := newMetrics()
 	oauth, access := newProvider(providerSettings{
 		Issuer:         opts.Issuer,
 		AccessTokenTTL: opts.AccessTokenTTL,
@@ -93,7 +100,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		SuccessorKey:   opts.SuccessorKey,
 		SecretHasher:   opts.SecretHasher,
 		Now:            opts.Now,
-	}, store, keySet)
+	}, store, keySet, m)
 	s := &Server{
 		echo:       echo.New(),
 		oauth:      oauth,
@@ -107,9 +114,23 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		csrfKey:    opts.CSRFKey,
 		browserTTL: opts.BrowserTTL,
 		now:        opts.Now,
+		metrics:    m,
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
+	if opts.BFF != nil {
+		b, err := newBFF(s, *opts.BFF)
+		if err != nil {
+			return nil, err
+		}
+		b.routes(s.echo)
+	}
+	if opts.Demo != nil {
+		if err := s.demoRoutes(*opts.Demo); err != nil {
+			return nil, err
+		}
+		s.appRoutes()
+	}
 	return s, nil
 }
 
@@ -144,6 +165,7 @@ func (s *Server) routes() {
 	e.GET(pathLogout, s.logout)
 	e.POST(pathLogout, s.logout, forms)
 	e.StaticFS("/static", templates.Static())
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 }

@@ -53,6 +53,12 @@ func (s *Server) token(c echo.Context) error {
 	if err != nil {
 		return s.writeOAuthError(c, err)
 	}
+	for _, g := range ar.GetGrantTypes() {
+		s.metrics.tokensIssued.WithLabelValues(g).Inc()
+		if g == "refresh_token" {
+			s.metrics.refreshes.Inc()
+		}
+	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")

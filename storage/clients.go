@@ -171,3 +171,28 @@ func (h *SecretHasher) Compare(ctx context.Context, hash, data []byte) error {
 	}
 	return nil
 }
+
+// EnsureClient registers c, or brings an existing client with its ID up to
+// date (secret, redirect URIs, grants...). Rotor uses it for clients it
+// owns itself, such as the BFF's.
+func (s *Store) EnsureClient(ctx context.Context, c NewClient) error {
+	err := s.CreateClient(ctx, c)
+	if !errors.Is(err, ErrConflict) {
+		return err
+	}
+	row := clientRow{
+		ID: c.ID, Name: c.Name, SecretHash: c.SecretHash, Public: c.Public, FirstParty: c.FirstParty,
+		PKCEOptional: c.PKCEOptional, TokenEndpointAuthMethod: c.TokenEndpointAuthMethod,
+		GrantTypes: strings.Join(c.GrantTypes, " "), ResponseTypes: strings.Join(c.ResponseTypes, " "),
+		RedirectURIs: strings.Join(c.RedirectURIs, " "), PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs, " "),
+		Scopes: strings.Join(c.Scopes, " "), Audience: strings.Join(c.Audience, " "),
+	}
+	err = s.writer(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Select("*").Omit("created_at").Updates(&row).Error
+	if err != nil {
+		return fmt.Errorf("update client %s: %w", c.ID, mapErr(err))
+	}
+	s.clientMu.Lock()
+	delete(s.clientCache, c.ID)
+	s.clientMu.Unlock()
+	return nil
+}

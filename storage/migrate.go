@@ -21,7 +21,7 @@ var migrations = []migration{
 	{1, "initial schema", func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&userRow{}, &clientRow{}, &familyRow{},
 			&accessTokenRow{}, &refreshTokenRow{}, &authorizeCodeRow{}, &signingKeyRow{},
-			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{})
+			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{}, &bffSessionRow{})
 	}},
 }
 

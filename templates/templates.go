@@ -16,6 +16,9 @@ var pages embed.FS
 //go:embed static
 var static embed.FS
 
+//go:embed app
+var app embed.FS
+
 // Pages parses every page together with the shared layout. Each page
 // defines "content"; they are parsed apart so that their "content"
 // definitions don't overwrite each other. The map is keyed by file name.
@@ -45,4 +48,19 @@ func Static() fs.FS {
 		panic(err) // the directory is embedded at build time
 	}
 	return sub
+}
+
+// App returns the demo single-page app (plain HTML and JS, no build step),
+// served under /app/.
+func App() fs.FS {
+	sub, err := fs.Sub(app, "app")
+	if err != nil {
+		panic(err) // the directory is embedded at build time
+	}
+	return sub
+}
+
+// AppFile returns one file of the demo app.
+func AppFile(name string) ([]byte, error) {
+	return fs.ReadFile(App(), name)
 }

@@ -155,7 +155,7 @@ func systemSecret(cfg configs.Config, dataDir string, log *slog.Logger) ([]byte,
 
 // derivedKeys are the purpose-specific keys taken from the system secret.
 type derivedKeys struct {
-	hmac, successor, clientSecret, csrf []byte
+	hmac, successor, clientSecret, csrf, bffSessions []byte
 }
 
 func deriveKeys(secret []byte) derivedKeys {
@@ -164,6 +164,7 @@ func deriveKeys(secret []byte) derivedKeys {
 		successor:    keys.DeriveKey(secret, "refresh token successor"),
 		clientSecret: keys.DeriveKey(secret, "client secret hash"),
 		csrf:         keys.DeriveKey(secret, "csrf"),
+		bffSessions:  keys.DeriveKey(secret, "bff session encryption"),
 	}
 }
 

@@ -38,6 +38,14 @@ func (a *app) serveCommand() *cobra.Command {
 				e.log.Info("signing key created", "kid", kid)
 			}
 			dk := deriveKeys(e.secret)
+			bffOpts, err := a.bffOptions(ctx, e, dk)
+			if err != nil {
+				return err
+			}
+			var demo *server.DemoOptions
+			if e.cfg.Demo.Enabled {
+				demo = &server.DemoOptions{Audience: e.cfg.Demo.Audience}
+			}
 			srv, err := server.New(server.Options{
 				Issuer:         e.cfg.Issuer,
 				AccessTokenTTL: e.cfg.Tokens.AccessTokenTTL,
@@ -47,6 +55,8 @@ func (a *app) serveCommand() *cobra.Command {
 				SecretHasher:   storage.NewSecretHasher(dk.clientSecret),
 				CSRFKey:        dk.csrf,
 				BrowserTTL:     e.cfg.Sessions.BrowserTTL,
+				BFF:            bffOpts,
+				Demo:           demo,
 				Logger:         e.log,
 			}, e.store, keySet)
 			if err != nil {
