@@ -21,6 +21,7 @@ type Config struct {
 	Issuer   string   `koanf:"issuer"`
 	HTTP     HTTP     `koanf:"http"`
 	Database Database `koanf:"database"`
+	Storage  Storage  `koanf:"storage"`
 	Tokens   Tokens   `koanf:"tokens"`
 	Sessions Sessions `koanf:"sessions"`
 	BFF      BFF      `koanf:"bff"`
@@ -41,9 +42,15 @@ type HTTP struct {
 
 // Database configures the storage backend.
 type Database struct {
-	DSN          string        `koanf:"dsn"`
-	BusyTimeout  time.Duration `koanf:"busy_timeout"`
-	MaxOpenConns int           `koanf:"max_open_conns"`
+	DSN             string        `koanf:"dsn"`
+	BusyTimeout     time.Duration `koanf:"busy_timeout"`
+	MaxOpenConns    int           `koanf:"max_open_conns"`
+	ConnMaxLifetime time.Duration `koanf:"conn_max_lifetime"`
+}
+
+// Storage configures storage maintenance.
+type Storage struct {
+	GCInterval time.Duration `koanf:"gc_interval"`
 }
 
 // Tokens configures token and session lifetimes.

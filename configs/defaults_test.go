@@ -81,7 +81,8 @@ func TestDefault(t *testing.T) {
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
 		},
-		Database: Database{DSN: "data/rotor.db", BusyTimeout: 5 * time.Second, MaxOpenConns: 0},
+		Storage:  Storage{GCInterval: time.Hour},
+		Database: Database{DSN: "data/rotor.db", BusyTimeout: 5 * time.Second, MaxOpenConns: 0, ConnMaxLifetime: 30 * time.Minute},
 		Tokens: Tokens{
 			AccessTokenTTL:    10 * time.Minute,
 			RefreshIdleTTL:    168 * time.Hour,

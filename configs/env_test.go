@@ -53,6 +53,8 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"tokens.refresh_idle_ttl", "ROTOR_TOKENS_REFRESH_IDLE_TTL=24h", func(c Config) bool { return c.Tokens.RefreshIdleTTL == 24*time.Hour }},
 		{"tokens.session_max_ttl", "ROTOR_TOKENS_SESSION_MAX_TTL=200h", func(c Config) bool { return c.Tokens.SessionMaxTTL == 200*time.Hour }},
 		{"tokens.refresh_reuse_grace", "ROTOR_TOKENS_REFRESH_REUSE_GRACE=0s", func(c Config) bool { return c.Tokens.RefreshReuseGrace == 0 }},
+		{"database.conn_max_lifetime", "ROTOR_DATABASE_CONN_MAX_LIFETIME=5m", func(c Config) bool { return c.Database.ConnMaxLifetime == 5*time.Minute }},
+		{"storage.gc_interval", "ROTOR_STORAGE_GC_INTERVAL=0", func(c Config) bool { return c.Storage.GCInterval == 0 }},
 		{"bff.enabled", "ROTOR_BFF_ENABLED=false", func(c Config) bool { return !c.BFF.Enabled }},
 		{"bff.client_id", "ROTOR_BFF_CLIENT_ID=spa", func(c Config) bool { return c.BFF.ClientID == "spa" }},
 		{"bff.client_secret", "ROTOR_BFF_CLIENT_SECRET=" + secret, func(c Config) bool { return c.BFF.ClientSecret == secret }},

@@ -60,6 +60,12 @@ func (c Config) Validate() error {
 		}
 	}
 
+	if c.Database.ConnMaxLifetime < 0 {
+		add("database.conn_max_lifetime: must not be negative, got %s", c.Database.ConnMaxLifetime)
+	}
+	if c.Storage.GCInterval < 0 {
+		add("storage.gc_interval: must not be negative, got %s", c.Storage.GCInterval)
+	}
 	if c.BFF.Enabled {
 		if c.BFF.ClientID == "" {
 			add("bff.client_id: must be set when bff.enabled")

@@ -1,10 +1,14 @@
 package storage
 
 import (
+	"context"
+	"database/sql/driver"
 	"errors"
+	"net"
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/mattn/go-sqlite3"
 	"github.com/ory/fosite"
 	"gorm.io/gorm"
@@ -50,6 +54,29 @@ func mapErr(err error) error {
 			}
 		}
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505":
+			return fmt.Errorf("%w: %w", ErrConflict, err)
+		case pe.Code == "40001" || pe.Code == "40P01":
+			// A lost serialization race or deadlock: retryable, never a
+			// verdict on the token.
+			return fmt.Errorf("%w: %w: %w", ErrUnavailable, fosite.ErrSerializationFailure, err)
+		case strings.HasPrefix(pe.Code, "08"), strings.HasPrefix(pe.Code, "53"), strings.HasPrefix(pe.Code, "57"):
+			// connection exceptions, insufficient resources, operator intervention
+			return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		return err
+	}
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	if isConnectionError(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
@@ -60,7 +87,7 @@ func mapErr(err error) error {
 // errors for that have no common type across drivers.
 func isConnectionError(err error) bool {
 	msg := err.Error()
-	for _, s := range []string{"database is locked", "connection refused", "bad connection", "sql: database is closed", "context deadline exceeded"} {
+	for _, s := range []string{"database is locked", "connection refused", "bad connection", "sql: database is closed", "context deadline exceeded", "failed to connect", "conn closed", "unexpected EOF"} {
 		if strings.Contains(msg, s) {
 			return true
 		}

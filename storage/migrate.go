@@ -35,7 +35,18 @@ func (schemaMigration) TableName() string { return "schema_migrations" }
 
 // Migrate applies every pending migration, each in its own transaction, and
 // returns the versions it applied. It is idempotent.
-func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+//
+// Replicas may run it at once: on PostgreSQL an advisory lock makes them
+// take turns, and each later one finds nothing left to do.
+func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
+	err = s.Locked(ctx, "migrate", func(ctx context.Context) error {
+		applied, err = s.migrate(ctx)
+		return err
+	})
+	return applied, err
+}
+
+func (s *Store) migrate(ctx context.Context) ([]int, error) {
 	db := s.write.WithContext(ctx)
 	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", mapErr(err))

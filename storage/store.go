@@ -40,8 +40,12 @@ type Options struct {
 	// BusyTimeout is how long SQLite waits for a lock held by another
 	// process before the operation fails with ErrUnavailable.
 	BusyTimeout time.Duration
-	// MaxReadConns sizes the read pool; 0 means one per CPU, at least 4.
+	// MaxReadConns sizes the read pool (SQLite) or the whole pool
+	// (PostgreSQL); 0 means one per CPU, at least 4 (SQLite), or 20.
 	MaxReadConns int
+	// ConnMaxLifetime recycles PostgreSQL connections (0: 30 minutes), so
+	// a failover or DNS change is picked up without a restart.
+	ConnMaxLifetime time.Duration
 	// RefreshReuseGrace is the window after a rotation in which the parent
 	// may be presented again and yields the same successor (0 disables).
 	RefreshReuseGrace time.Duration
@@ -66,13 +70,53 @@ type Store struct {
 	hasher      *PasswordHasher
 	newSession  func() fosite.Session
 	path        string
+	postgres    bool
 
 	clientMu    sync.RWMutex
 	clientCache map[string]cachedClient
 }
 
-// Open connects to the database named by dsn: a file path or sqlite://path.
+// Open connects to the database named by dsn: a file path or sqlite://path
+// (SQLite), or postgres:// (PostgreSQL).
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	var (
+		s   *Store
+		err error
+	)
+	if isPostgres(dsn) {
+		s, err = openPostgres(ctx, dsn, opts)
+	} else {
+		s, err = openSQLite(ctx, dsn, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.opts = opts
+	s.now = opts.Now
+	s.hasher = opts.Hasher
+	s.newSession = func() fosite.Session { return &openid.DefaultSession{} }
+	s.clientCache = map[string]cachedClient{}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.hasher == nil {
+		s.hasher = DefaultPasswordHasher()
+	}
+	if s.opts.SessionMaxTTL == 0 {
+		s.opts.SessionMaxTTL = 30 * 24 * time.Hour
+	}
+	return s, nil
+}
+
+// gormConfig is shared by both databases.
+func gormConfig() *gorm.Config {
+	return &gorm.Config{
+		Logger:                 logger.Discard, // SQL arguments include token signatures
+		SkipDefaultTransaction: true,
+	}
+}
+
+func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	path, err := sqlitePath(dsn)
 	if err != nil {
 		return nil, err
@@ -89,16 +133,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	// synchronous=NORMAL in WAL mode loses nothing on a process crash
 	// (kill -9): only an OS crash can drop the last commits.
 	params := fmt.Sprintf("_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL", busy.Milliseconds())
-	gcfg := &gorm.Config{
-		Logger:                 logger.Discard, // SQL arguments include token signatures
-		SkipDefaultTransaction: true,
-		PrepareStmt:            false,
-	}
-	write, err := gorm.Open(sqlite.Open("file:"+path+"?"+params+"&_txlock=immediate"), gcfg)
+	write, err := gorm.Open(sqlite.Open("file:"+path+"?"+params+"&_txlock=immediate"), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, mapErr(err))
 	}
-	read, err := gorm.Open(sqlite.Open("file:"+path+"?"+params), gcfg)
+	read, err := gorm.Open(sqlite.Open("file:"+path+"?"+params), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, mapErr(err))
 	}
@@ -122,26 +161,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err := wdb.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, mapErr(err))
 	}
-	s := &Store{
-		write:       write,
-		read:        read,
-		opts:        opts,
-		now:         opts.Now,
-		hasher:      opts.Hasher,
-		newSession:  func() fosite.Session { return &openid.DefaultSession{} },
-		path:        path,
-		clientCache: map[string]cachedClient{},
-	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.hasher == nil {
-		s.hasher = DefaultPasswordHasher()
-	}
-	if s.opts.SessionMaxTTL == 0 {
-		s.opts.SessionMaxTTL = 30 * 24 * time.Hour
-	}
-	return s, nil
+	return &Store{write: write, read: read, path: path}, nil
 }
 
 // sqlitePath accepts a plain file path or sqlite://path.
@@ -155,6 +175,8 @@ func sqlitePath(dsn string) (string, error) {
 			return "", errors.New("sqlite dsn has no path")
 		}
 		return p, nil
+	case isPostgres(dsn):
+		return "", errors.New("not a sqlite dsn")
 	case strings.Contains(dsn, "://"):
 		u, err := url.Parse(dsn)
 		if err != nil {
@@ -166,7 +188,7 @@ func sqlitePath(dsn string) (string, error) {
 	}
 }
 
-// Path returns the SQLite file the store uses.
+// Path returns the SQLite file the store uses ("" on PostgreSQL).
 func (s *Store) Path() string { return s.path }
 
 // Close releases both connection pools.

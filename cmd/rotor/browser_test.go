@@ -96,7 +96,7 @@ func TestDemoAppInBrowser(t *testing.T) {
 	}
 
 	var shot []byte
-	browse(t, ctx, "screenshot", chromedp.FullScreenshot(&shot, 90))
+	browse(t, ctx, "screenshot", chromedp.FullScreenshot(&shot, 100))
 	saveArtifact(t, "demo-app-signed-in.png", shot)
 
 	before := metric(t, base, "rotor_bff_refresh_total")

@@ -41,7 +41,7 @@ func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", getenv(environ, "ROTOR_CONFIG"),
 		"configuration file (default: built-in defaults; env ROTOR_CONFIG)")
-	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.usersCommand(), a.clientsCommand(), a.sessionsCommand())
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.usersCommand(), a.clientsCommand(), a.sessionsCommand(), a.gcCommand())
 	return root
 }
 
@@ -96,6 +96,7 @@ func (a *app) open(ctx context.Context) (*env, error) {
 	store, err := storage.Open(ctx, cfg.Database.DSN, storage.Options{
 		BusyTimeout:       cfg.Database.BusyTimeout,
 		MaxReadConns:      cfg.Database.MaxOpenConns,
+		ConnMaxLifetime:   cfg.Database.ConnMaxLifetime,
 		RefreshReuseGrace: cfg.Tokens.RefreshReuseGrace,
 		SessionMaxTTL:     cfg.Tokens.SessionMaxTTL,
 	})
@@ -108,7 +109,15 @@ func (a *app) open(ctx context.Context) (*env, error) {
 	} else if len(applied) > 0 {
 		log.Info("database migrated", "path", store.Path(), "applied", applied)
 	}
-	secret, err := systemSecret(cfg, filepath.Dir(store.Path()), log)
+	dataDir := "data" // PostgreSQL: a local setup still keeps its secret on disk
+	if store.Path() != "" {
+		dataDir = filepath.Dir(store.Path())
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	secret, err := systemSecret(cfg, dataDir, log)
 	if err != nil {
 		store.Close()
 		return nil, err

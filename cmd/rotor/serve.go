@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -30,7 +32,13 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			keySet, err := keys.NewManager(ctx, e.store, sealer, nil)
+			// Replicas starting together on an empty database must not each
+			// create their own signing keys: the first creates, the others load.
+			var keySet *keys.Manager
+			err = e.store.Locked(ctx, "signing-keys", func(ctx context.Context) error {
+				keySet, err = keys.NewManager(ctx, e.store, sealer, nil)
+				return err
+			})
 			if err != nil {
 				return fmt.Errorf("load signing keys: %w", err)
 			}
@@ -66,6 +74,9 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.HTTP.Addr, err)
 			}
+			if every := e.cfg.Storage.GCInterval; every > 0 {
+				go collectGarbage(ctx, e, every)
+			}
 			e.log.Info("rotor listening", "addr", ln.Addr().String(), "issuer", e.cfg.Issuer, "database", e.store.Path())
 			h := e.cfg.HTTP
 			return server.Serve(ctx, ln, srv.Handler(), server.Timeouts{
@@ -92,6 +103,55 @@ func (a *app) migrateCommand() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "schema at version %d\n", v)
+			return nil
+		},
+	}
+}
+
+// gcKeep is how long spent tokens outlive their expiry: long enough for a
+// replayed one to be recognised as reuse rather than as unknown.
+const gcKeep = 24 * time.Hour
+
+// collectGarbage runs GC every interval until ctx ends. Every replica may
+// run it; the batches are small and the deletes idempotent.
+func collectGarbage(ctx context.Context, e *env, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		stats, err := e.store.GC(ctx, gcKeep)
+		if err != nil {
+			e.log.Warn("garbage collection failed", "cause", err.Error())
+			continue
+		}
+		e.log.Info("garbage collected", "deleted", stats)
+	}
+}
+
+func (a *app) gcCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "gc",
+		Short: "Delete expired and revoked tokens, codes and sessions once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			e, err := a.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer e.store.Close()
+			stats, err := e.store.GC(cmd.Context(), gcKeep)
+			if err != nil {
+				return err
+			}
+			var total int64
+			for _, n := range stats {
+				total += n
+			}
+			fmt.Fprintf(a.stdout, "deleted %d rows\n", total)
 			return nil
 		},
 	}
