@@ -109,7 +109,10 @@ func (s *Server) authorizeError(c echo.Context, ar fosite.AuthorizeRequester, er
 	s.logError(c, rfc, err)
 	if ar == nil || !ar.IsRedirectURIValid() || ar.GetRedirectURI() == nil {
 		status := rfc.CodeField
-		if status < 400 || status >= 500 && rfc.ErrorField != fosite.ErrTemporarilyUnavailable.ErrorField {
+		// 401 (invalid_client) would need a WWW-Authenticate challenge
+		// (RFC 9110 §15.5.2); a browser can't answer one: it's a bad request.
+		if status < 400 || status == http.StatusUnauthorized ||
+			status >= 500 && rfc.ErrorField != fosite.ErrTemporarilyUnavailable.ErrorField {
 			status = http.StatusBadRequest
 		}
 		return s.renderError(c, status, "Sign-in request rejected", rfc.GetDescription(), rfc.ErrorField)
