@@ -22,4 +22,4 @@ as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
   -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=200 -c fsync=off" start >&2
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U rotor rotor >&2
 echo "export TEST_POSTGRES_DSN='postgres://rotor@127.0.0.1:$port/rotor?sslmode=disable'"
-echo "export TEST_POSTGRES_DIR='$dir'"
+echo "export TEST_POSTGRES_DIR='$dir' TEST_POSTGRES_BIN='$bin'"

@@ -18,15 +18,15 @@ import (
 )
 
 // browserPath finds Chromium. Developers without it skip the browser test;
-// CI sets ROTOR_REQUIRE_BROWSER=1, so there a missing browser fails.
+// CI sets REQUIRE_BROWSER=1, so there a missing browser fails.
 func browserPath(t *testing.T) string {
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
 		if p, err := exec.LookPath(name); err == nil {
 			return p
 		}
 	}
-	if os.Getenv("ROTOR_REQUIRE_BROWSER") != "" {
-		t.Fatal("no Chromium found, and ROTOR_REQUIRE_BROWSER is set (apt-get install chromium)")
+	if os.Getenv("REQUIRE_BROWSER") != "" {
+		t.Fatal("no Chromium found, and REQUIRE_BROWSER is set (apt-get install chromium)")
 	}
 	t.Skip("no Chromium found: install Debian's chromium to run the browser test")
 	return ""
@@ -159,11 +159,11 @@ func metric(t *testing.T, base, name string) float64 {
 	return v
 }
 
-// saveArtifact keeps a file for people to look at: in ROTOR_ARTIFACTS_DIR,
+// saveArtifact keeps a file for people to look at: in ARTIFACTS_DIR,
 // or artifacts/ at the repository root.
 func saveArtifact(t *testing.T, name string, data []byte) {
 	t.Helper()
-	dir := os.Getenv("ROTOR_ARTIFACTS_DIR")
+	dir := os.Getenv("ARTIFACTS_DIR")
 	if dir == "" {
 		dir = filepath.Join("..", "..", "artifacts")
 	}
