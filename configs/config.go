@@ -24,6 +24,7 @@ type Config struct {
 	Storage  Storage  `koanf:"storage"`
 	Tokens   Tokens   `koanf:"tokens"`
 	Sessions Sessions `koanf:"sessions"`
+	Security Security `koanf:"security"`
 	BFF      BFF      `koanf:"bff"`
 	Demo     Demo     `koanf:"demo"`
 	Secrets  Secrets  `koanf:"secrets"`
@@ -64,6 +65,14 @@ type Tokens struct {
 // Sessions configures browser sign-in sessions (single sign-on).
 type Sessions struct {
 	BrowserTTL time.Duration `koanf:"browser_ttl"`
+}
+
+// Security configures abuse resistance.
+type Security struct {
+	HashConcurrency int           `koanf:"hash_concurrency"`
+	HashWait        time.Duration `koanf:"hash_wait"`
+	AccountMaxDelay time.Duration `koanf:"account_max_delay"`
+	IPMaxDelay      time.Duration `koanf:"ip_max_delay"`
 }
 
 // BFF configures the backend-for-frontend that keeps single-page apps'

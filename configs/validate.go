@@ -63,6 +63,21 @@ func (c Config) Validate() error {
 	if c.Database.ConnMaxLifetime < 0 {
 		add("database.conn_max_lifetime: must not be negative, got %s", c.Database.ConnMaxLifetime)
 	}
+	if c.Security.HashConcurrency < 0 {
+		add("security.hash_concurrency: must not be negative, got %d", c.Security.HashConcurrency)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"security.hash_wait", c.Security.HashWait},
+		{"security.account_max_delay", c.Security.AccountMaxDelay},
+		{"security.ip_max_delay", c.Security.IPMaxDelay},
+	} {
+		if d.v <= 0 {
+			add("%s: must be greater than 0, got %s", d.key, d.v)
+		}
+	}
 	if c.Storage.GCInterval < 0 {
 		add("storage.gc_interval: must not be negative, got %s", c.Storage.GCInterval)
 	}

@@ -38,6 +38,7 @@ func (s *Server) writeOAuthError(c echo.Context, err error) error {
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		s.audit(c.Request().Context(), storage.AuditEvent{Type: "client_auth_failed", ClientID: truncate(requestClientID(c.Request()), 255)})
 		h.Set("WWW-Authenticate", `Basic realm="rotor", charset="UTF-8"`)
 		rfc = rfc.WithWrap(nil)
 		rfc.CodeField = http.StatusUnauthorized
@@ -92,4 +93,13 @@ func (s *Server) httpErrorHandler(err error, c echo.Context) {
 		return
 	}
 	_ = c.JSON(code, map[string]string{"error": msg})
+}
+
+// requestClientID names the client a request claims to be, for the audit
+// trail (never its secret).
+func requestClientID(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		return id
+	}
+	return r.PostForm.Get("client_id")
 }

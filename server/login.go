@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
@@ -50,13 +51,24 @@ func (s *Server) postLogin(c echo.Context) error {
 		return s.renderLogin(c, http.StatusBadRequest, ar, username, wrongCredentials)
 	}
 	ctx := c.Request().Context()
+	wait, err := s.throttleWait(ctx, username, clientIP(c.Request()))
+	if err != nil {
+		return s.authorizeError(c, ar, err)
+	}
+	if wait > 0 {
+		s.audit(ctx, storage.AuditEvent{Type: "throttled", Email: storage.NormalizeEmail(username), ClientID: ar.GetClient().GetID(), Detail: wait.Round(time.Second).String()})
+		s.metrics.throttled.Inc()
+		retryAfter(c, wait)
+		return s.renderLogin(c, http.StatusTooManyRequests, ar, username, "Too many failed attempts. Wait a moment and try again.")
+	}
 	userID, err := s.store.Authenticate(ctx, username, password)
 	if errors.Is(err, fosite.ErrNotFound) {
-		s.log.Info("login failed", "request_id", requestID(c))
+		s.signInFailed(ctx, c.Request(), username, ar.GetClient().GetID())
 		return s.renderLogin(c, http.StatusUnauthorized, ar, username, wrongCredentials)
 	} else if err != nil {
 		return s.authorizeError(c, ar, err)
 	}
+	s.signInSucceeded(ctx, username, userID, ar.GetClient().GetID())
 	now := s.now()
 	cookie := randomToken()
 	bs := storage.BrowserSession{SID: randomToken()[:22], UserID: userID, AuthTime: now, ExpiresAt: now.Add(s.browserTTL)}
@@ -64,7 +76,6 @@ func (s *Server) postLogin(c echo.Context) error {
 		return s.authorizeError(c, ar, err)
 	}
 	s.cookies.set(c, cookieSession, cookie, s.browserTTL, http.SameSiteLaxMode)
-	s.log.Info("login succeeded", "request_id", requestID(c), "sub", userID)
 
 	// The user has just authenticated: drop prompt=login so the request
 	// doesn't ask again, and continue the authorization.

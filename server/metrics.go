@@ -13,6 +13,7 @@ type metrics struct {
 	refreshes      prometheus.Counter
 	bffRefreshes   prometheus.Counter
 	reuseDetection prometheus.Counter
+	throttled      prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -34,8 +35,12 @@ func newMetrics() *metrics {
 			Name: "rotor_refresh_reuse_detected_total",
 			Help: "Spent refresh tokens presented again; each revokes its family.",
 		}),
+		throttled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rotor_signin_throttled_total",
+			Help: "Sign-ins refused because of too many recent failures.",
+		}),
 	}
-	m.registry.MustRegister(m.tokensIssued, m.refreshes, m.bffRefreshes, m.reuseDetection,
+	m.registry.MustRegister(m.tokensIssued, m.refreshes, m.bffRefreshes, m.reuseDetection, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -17,7 +17,7 @@ type familyRevoker interface {
 
 // reasonReuse is recorded on families revoked because a spent refresh
 // token came back.
-const reasonReuse = "refresh_token_reuse"
+const reasonReuse = storage.ReasonReuse
 
 // rotatingRefreshGrant is fosite's refresh grant plus the half of reuse
 // detection fosite leaves out: when two requests race on one token and the

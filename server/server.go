@@ -45,9 +45,11 @@ type Options struct {
 	// BFF enables the backend-for-frontend at /bff/ (nil: off).
 	BFF *BFFOptions
 	// Demo enables the demo API and app (nil: off).
-	Demo   *DemoOptions
-	Logger *slog.Logger
-	Now    func() time.Time
+	Demo *DemoOptions
+	// Throttle bounds password guessing.
+	Throttle ThrottleOptions
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Server is Rotor's HTTP surface.
@@ -66,6 +68,7 @@ type Server struct {
 	browserTTL   time.Duration
 	now          func() time.Time
 	metrics      *metrics
+	throttle     ThrottleOptions
 }
 
 // New composes fosite over store and keySet and registers the routes.
@@ -115,6 +118,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		browserTTL: opts.BrowserTTL,
 		now:        opts.Now,
 		metrics:    m,
+		throttle:   opts.Throttle,
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
@@ -139,7 +143,9 @@ func (s *Server) routes() {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpErrorHandler
+	e.IPExtractor = echo.ExtractIPDirect()
 	e.Use(middleware.RequestID())
+	e.Use(s.auditContext)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{

@@ -1,13 +1,17 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
+
+	"rotor/storage"
 )
 
 // token serves the token endpoint (RFC 6749 §3.2) for the grants in grantTypes.
@@ -19,7 +23,21 @@ func (s *Server) token(c echo.Context) error {
 	if !clientAuthPresent(c.Request()) {
 		return s.writeOAuthError(c, errNoClientAuth)
 	}
+	form := c.Request().PostForm
+	password := form.Get("grant_type") == "password"
+	if password {
+		wait, err := s.throttleWait(ctx, form.Get("username"), clientIP(c.Request()))
+		if err != nil {
+			return s.writeOAuthError(c, err)
+		}
+		if wait > 0 {
+			return s.throttled(c, form.Get("username"), wait)
+		}
+	}
 	ar, err := s.oauth.NewAccessRequest(ctx, c.Request(), &openid.DefaultSession{})
+	if password && err != nil && oauthError(err).ErrorField == fosite.ErrInvalidGrant.ErrorField && errors.Is(err, fosite.ErrNotFound) {
+		s.signInFailed(ctx, c.Request(), form.Get("username"), form.Get("client_id"))
+	}
 	if err != nil {
 		// fosite's grant handlers may trip over something else first
 		// (client_credentials calls a public client invalid_grant): an
@@ -52,6 +70,9 @@ func (s *Server) token(c echo.Context) error {
 	resp, err := s.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
 		return s.writeOAuthError(c, err)
+	}
+	if password {
+		s.signInSucceeded(ctx, form.Get("username"), ar.GetSession().GetSubject(), ar.GetClient().GetID())
 	}
 	for _, g := range ar.GetGrantTypes() {
 		s.metrics.tokensIssued.WithLabelValues(g).Inc()
@@ -131,4 +152,17 @@ func clientAuthPresent(r *http.Request) bool {
 		return true
 	}
 	return r.PostForm.Get("client_id") != ""
+}
+
+// throttled answers a sign-in that must wait: 429 with Retry-After, and
+// the §5.2 invalid_grant a client library understands.
+func (s *Server) throttled(c echo.Context, email string, wait time.Duration) error {
+	s.audit(c.Request().Context(), storage.AuditEvent{Type: "throttled", Email: storage.NormalizeEmail(email), Detail: wait.Round(time.Second).String()})
+	s.metrics.throttled.Inc()
+	retryAfter(c, wait)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusTooManyRequests, map[string]string{
+		"error":             fosite.ErrInvalidGrant.ErrorField,
+		"error_description": "Too many failed sign-in attempts. Try again later.",
+	})
 }

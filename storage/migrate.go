@@ -21,7 +21,8 @@ var migrations = []migration{
 	{1, "initial schema", func(tx *gorm.DB) error {
 		return tx.Migrator().CreateTable(&userRow{}, &clientRow{}, &familyRow{},
 			&accessTokenRow{}, &refreshTokenRow{}, &authorizeCodeRow{}, &signingKeyRow{},
-			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{}, &bffSessionRow{})
+			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{}, &bffSessionRow{},
+			&throttleRow{}, &AuditEvent{})
 	}},
 }
 
@@ -48,7 +49,11 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 
 func (s *Store) migrate(ctx context.Context) ([]int, error) {
 	db := s.write.WithContext(ctx)
-	if err := db.Migrator().AutoMigrate(&schemaMigration{}); err != nil {
+	// In a transaction so that, on SQLite, processes creating the table at
+	// once take turns (BEGIN IMMEDIATE) instead of the later one failing
+	// with "table already exists".
+	err := db.Transaction(func(tx *gorm.DB) error { return tx.Migrator().AutoMigrate(&schemaMigration{}) })
+	if err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", mapErr(err))
 	}
 	var applied []int

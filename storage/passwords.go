@@ -1,12 +1,15 @@
 package storage
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -18,6 +21,41 @@ type PasswordHasher struct {
 	Time      uint32
 	Threads   uint8
 	dummy     string
+	// slots bounds how many hashes run at once: each holds MemoryKiB, so
+	// the pool, not the request rate, decides peak memory.
+	slots chan struct{}
+	wait  time.Duration
+}
+
+// ErrHashPoolBusy: every hashing slot stayed busy for the whole wait.
+var ErrHashPoolBusy = fmt.Errorf("%w: password hashing pool busy", ErrUnavailable)
+
+// Bound limits the hasher to n concurrent hashes (n ≤ 0: one per CPU);
+// a caller waits at most wait for a slot, then gets ErrHashPoolBusy.
+func (h *PasswordHasher) Bound(n int, wait time.Duration) *PasswordHasher {
+	if n <= 0 {
+		n = runtime.NumCPU()
+	}
+	h.slots = make(chan struct{}, n)
+	h.wait = wait
+	return h
+}
+
+// acquire takes a hashing slot, or fails after the configured wait.
+func (h *PasswordHasher) acquire(ctx context.Context) (release func(), err error) {
+	if h.slots == nil {
+		return func() {}, nil
+	}
+	t := time.NewTimer(h.wait)
+	defer t.Stop()
+	select {
+	case h.slots <- struct{}{}:
+		return func() { <-h.slots }, nil
+	case <-t.C:
+		return nil, ErrHashPoolBusy
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
+	}
 }
 
 // DefaultPasswordHasher uses OWASP's argon2id recommendation
@@ -76,7 +114,12 @@ func (h *PasswordHasher) Verify(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-// burn spends the time of one verification without a user.
-func (h *PasswordHasher) burn(password string) {
-	_, _ = h.Verify(h.dummy, password)
+// verifyBounded is Verify inside a hashing slot.
+func (h *PasswordHasher) verifyBounded(ctx context.Context, encoded, password string) (bool, error) {
+	release, err := h.acquire(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return h.Verify(encoded, password)
 }

@@ -209,13 +209,30 @@ func (s *Store) revokeFamily(tx *gorm.DB, id, reason string) error {
 	if err != nil {
 		return fmt.Errorf("revoke refresh tokens of %s: %w", id, mapErr(err))
 	}
-	err = tx.Model(&familyRow{}).Where("id = ? AND revoked_at IS NULL", id).
-		Updates(map[string]any{"revoked_at": s.now().UTC(), "revoked_reason": reason}).Error
-	if err != nil {
+	res := tx.Model(&familyRow{}).Where("id = ? AND revoked_at IS NULL", id).
+		Updates(map[string]any{"revoked_at": s.now().UTC(), "revoked_reason": reason})
+	if res.Error != nil {
+		return fmt.Errorf("revoke family %s: %w", id, mapErr(res.Error))
+	}
+	if res.RowsAffected == 0 {
+		return nil // already revoked, or no family (a client's own token)
+	}
+	var fam familyRow
+	if err := tx.Where("id = ?", id).Take(&fam).Error; err != nil {
 		return fmt.Errorf("revoke family %s: %w", id, mapErr(err))
 	}
-	return nil
+	ctx := tx.Statement.Context
+	if reason == ReasonReuse {
+		e := AuditEvent{Type: "refresh_reuse_detected", Subject: fam.Subject, ClientID: fam.ClientID, FamilyID: id}
+		if err := s.recordAudit(tx, ctx, e); err != nil {
+			return err
+		}
+	}
+	return s.recordAudit(tx, ctx, AuditEvent{Type: "family_revoked", Subject: fam.Subject, ClientID: fam.ClientID, FamilyID: id, Detail: reason})
 }
+
+// ReasonReuse marks a family revoked because a spent refresh token came back.
+const ReasonReuse = "refresh_token_reuse"
 
 type reasonKey struct{}
 

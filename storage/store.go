@@ -55,6 +55,9 @@ type Options struct {
 	Hasher *PasswordHasher
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnAudit, when set, sees every audit event as it is recorded (the
+	// server logs them).
+	OnAudit func(AuditEvent)
 }
 
 // Store implements fosite's storage interfaces on gorm.

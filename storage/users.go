@@ -60,11 +60,14 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (strin
 	if err != nil {
 		err = mapErr(err)
 		if errors.Is(err, fosite.ErrNotFound) {
-			s.hasher.burn(password)
+			// Unknown users cost the same as known ones.
+			if _, herr := s.hasher.verifyBounded(ctx, s.hasher.dummy, password); herr != nil {
+				return "", fmt.Errorf("authenticate: %w", herr)
+			}
 		}
 		return "", fmt.Errorf("authenticate: %w", err)
 	}
-	ok, err := s.hasher.Verify(row.PasswordHash, password)
+	ok, err := s.hasher.verifyBounded(ctx, row.PasswordHash, password)
 	if err != nil {
 		return "", fmt.Errorf("authenticate %s: %w", row.ID, err)
 	}

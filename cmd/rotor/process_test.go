@@ -172,7 +172,7 @@ type outcome struct {
 // TestGracefulShutdown sends SIGTERM while password grants are in flight:
 // every request the server accepted is answered, and the process exits 0.
 func TestGracefulShutdown(t *testing.T) {
-	in := newInstance(t)
+	in := newInstance(t, "ROTOR_SECURITY_HASH_WAIT=60s") // this test is about shutdown, not the hashing pool
 	setupUserAndClient(t, in)
 	srv := in.start()
 

@@ -41,7 +41,7 @@ func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", getenv(environ, "ROTOR_CONFIG"),
 		"configuration file (default: built-in defaults; env ROTOR_CONFIG)")
-	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.usersCommand(), a.clientsCommand(), a.sessionsCommand(), a.gcCommand())
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.usersCommand(), a.clientsCommand(), a.sessionsCommand(), a.gcCommand(), a.auditCommand())
 	return root
 }
 
@@ -99,6 +99,8 @@ func (a *app) open(ctx context.Context) (*env, error) {
 		ConnMaxLifetime:   cfg.Database.ConnMaxLifetime,
 		RefreshReuseGrace: cfg.Tokens.RefreshReuseGrace,
 		SessionMaxTTL:     cfg.Tokens.SessionMaxTTL,
+		Hasher:            storage.DefaultPasswordHasher().Bound(cfg.Security.HashConcurrency, cfg.Security.HashWait),
+		OnAudit:           auditLogger(log),
 	})
 	if err != nil {
 		return nil, err
@@ -206,4 +208,13 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// auditLogger writes each audit event as one structured log line; the
+// events carry no token or secret.
+func auditLogger(log *slog.Logger) func(storage.AuditEvent) {
+	return func(e storage.AuditEvent) {
+		log.Info("audit", "event", e.Type, "sub", e.Subject, "email", e.Email, "client_id", e.ClientID,
+			"family_id", e.FamilyID, "ip", e.IP, "user_agent", e.UserAgent, "detail", e.Detail)
+	}
 }

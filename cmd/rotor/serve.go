@@ -65,7 +65,11 @@ func (a *app) serveCommand() *cobra.Command {
 				BrowserTTL:     e.cfg.Sessions.BrowserTTL,
 				BFF:            bffOpts,
 				Demo:           demo,
-				Logger:         e.log,
+				Throttle: server.ThrottleOptions{
+					AccountMaxDelay: e.cfg.Security.AccountMaxDelay,
+					IPMaxDelay:      e.cfg.Security.IPMaxDelay,
+				},
+				Logger: e.log,
 			}, e.store, keySet)
 			if err != nil {
 				return err

@@ -1,0 +1,27 @@
+package server
+
+import (
+	"context"
+
+	"github.com/labstack/echo/v4"
+
+	"rotor/storage"
+)
+
+// audit records a security event; the storage hook logs it. A failure to
+// record is logged, not returned: the request itself went through.
+func (s *Server) audit(ctx context.Context, e storage.AuditEvent) {
+	if err := s.store.RecordAudit(ctx, e); err != nil {
+		s.log.Warn("audit event not recorded", "event", e.Type, "cause", err.Error())
+	}
+}
+
+// auditContext puts the client's address and user agent into every
+// request's context, for events recorded below the HTTP layer.
+func (s *Server) auditContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		c.SetRequest(r.WithContext(storage.WithAuditInfo(r.Context(), clientIP(r), r.UserAgent())))
+		return next(c)
+	}
+}

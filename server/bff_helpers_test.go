@@ -1,0 +1,476 @@
+package server_test
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/json"
+	"html"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"rotor/keys"
+	"rotor/server"
+	"rotor/storage"
+)
+
+// The BFF's client, registered the way cmd/rotor/bff.go does.
+const (
+	bffClientID     = "rotor-bff"
+	bffClientSecret = "bff-secret-0123456789abcdef0123456789abcd"
+	bffDemoAudience = "rotor-demo-api"
+	bffSessionName  = "rotor_bff_session" // http issuer: no __Host- prefix
+	bffLoginName    = "rotor_bff_login"
+	bffEvilOrigin   = "https://evil.example"
+)
+
+// bffEncKey seals the BFF's stored tokens; the tests know it so they can
+// open a stored session and see the real tokens.
+var bffEncKey = []byte("bff-test-encryption-key-32-bytes")
+
+// bffConfig tunes a BFF harness; zero values take defaults.
+type bffConfig struct {
+	accessTTL  time.Duration
+	sessionTTL time.Duration
+	// upstream is BFFOptions.UpstreamURL; "" means the demo API.
+	upstream string
+}
+
+// bffHarness is a harness whose server runs the BFF and the demo API.
+type bffHarness struct {
+	*harness
+	noRedirect *http.Client
+}
+
+// newBFFHarness builds a real Rotor like newHarness does, with the BFF and
+// the demo API enabled and the BFF's client registered.
+func newBFFHarness(t *testing.T, cfg bffConfig) *bffHarness {
+	t.Helper()
+	ctx := context.Background()
+	if cfg.accessTTL == 0 {
+		cfg.accessTTL = 10 * time.Minute
+	}
+	if cfg.sessionTTL == 0 {
+		cfg.sessionTTL = 24 * time.Hour
+	}
+	h := &harness{t: t, storeClock: &clock{}, srvClock: &clock{}, users: map[string]storage.User{}}
+	h.dbPath = filepath.Join(t.TempDir(), "rotor.db")
+	store, err := storage.Open(ctx, h.dbPath, storage.Options{
+		BusyTimeout:       5 * time.Second,
+		RefreshReuseGrace: 10 * time.Second,
+		SessionMaxTTL:     cfg.sessionTTL,
+		Hasher:            storage.NewPasswordHasher(64, 1, 1),
+		Now:               h.storeClock.Now,
+	})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	if _, err := store.Migrate(ctx); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	h.store = store
+	sealer, err := keys.NewSealer([]byte(systemSecret))
+	if err != nil {
+		t.Fatalf("sealer: %v", err)
+	}
+	keySet, err := keys.NewManager(ctx, store, sealer, nil)
+	if err != nil {
+		t.Fatalf("key manager: %v", err)
+	}
+
+	ts := httptest.NewUnstartedServer(nil)
+	h.URL = "http://" + ts.Listener.Addr().String()
+	upstream := cfg.upstream
+	if upstream == "" {
+		upstream = h.URL + "/demo-api"
+	}
+	secretHasher := storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
+	srv, err := server.New(server.Options{
+		Issuer:         h.URL,
+		AccessTokenTTL: cfg.accessTTL,
+		RefreshIdleTTL: time.Hour,
+		HMACKey:        keys.DeriveKey([]byte(systemSecret), "token hmac"),
+		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
+		SecretHasher:   secretHasher,
+		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Now:            h.srvClock.Now,
+		BFF: &server.BFFOptions{
+			ClientID:      bffClientID,
+			ClientSecret:  bffClientSecret,
+			UpstreamURL:   upstream,
+			EncryptionKey: bffEncKey,
+			SessionTTL:    cfg.sessionTTL,
+		},
+		Demo: &server.DemoOptions{Audience: bffDemoAudience},
+	}, store, keySet)
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ts.Config.Handler = srv.Handler()
+	ts.Start()
+	t.Cleanup(ts.Close)
+	h.http = ts.Client()
+	h.http.Timeout = 30 * time.Second
+
+	for _, u := range [][2]string{{aliceEmail, alicePassword}, {bobEmail, bobPassword}} {
+		user, err := store.CreateUser(ctx, u[0], u[1])
+		if err != nil {
+			t.Fatalf("create user %s: %v", u[0], err)
+		}
+		h.users[u[0]] = user
+	}
+	for _, c := range []testClient{webClient, rsClient} {
+		nc := storage.NewClient{
+			ID: c.ID, Name: c.ID, TokenEndpointAuthMethod: c.AuthMethod,
+			GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
+		}
+		nc.SecretHash, _ = secretHasher.Hash(ctx, []byte(c.Secret))
+		if err := store.CreateClient(ctx, nc); err != nil {
+			t.Fatalf("create client %s: %v", c.ID, err)
+		}
+	}
+	bffHash, err := secretHasher.Hash(ctx, []byte(bffClientSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.CreateClient(ctx, storage.NewClient{
+		ID:                      bffClientID,
+		Name:                    "Rotor demo app",
+		SecretHash:              bffHash,
+		FirstParty:              true,
+		TokenEndpointAuthMethod: "client_secret_basic",
+		GrantTypes:              []string{"authorization_code", "refresh_token"},
+		ResponseTypes:           []string{"code"},
+		RedirectURIs:            []string{h.URL + "/bff/callback"},
+		Scopes:                  []string{"openid", "email", "offline_access"},
+		Audience:                []string{bffDemoAudience},
+	})
+	if err != nil {
+		t.Fatalf("create bff client: %v", err)
+	}
+	nr := &http.Client{
+		Timeout:       30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	return &bffHarness{harness: h, noRedirect: nr}
+}
+
+// bffReq is one request; header may carry a Cookie line.
+type bffReq struct {
+	method string
+	url    string // absolute, or a path on the issuer
+	body   string
+	header map[string]string
+}
+
+// bffResp is an answer, redirects not followed.
+type bffResp struct {
+	response
+	cookies []*http.Cookie
+}
+
+// location is the Location header parsed; it fails the test without one.
+func (r bffResp) location(t *testing.T) *url.URL {
+	t.Helper()
+	loc := r.Header.Get("Location")
+	if loc == "" {
+		t.Fatalf("no Location (status %d, body %s)", r.Status, r.Raw)
+	}
+	u, err := url.Parse(loc)
+	if err != nil {
+		t.Fatalf("Location %q: %v", loc, err)
+	}
+	return u
+}
+
+// cookie returns the Set-Cookie for name, nil if none.
+func (r bffResp) cookie(name string) *http.Cookie {
+	for _, c := range r.cookies {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// send sends r without following redirects.
+func (h *bffHarness) send(r bffReq) bffResp {
+	h.t.Helper()
+	u := r.url
+	if strings.HasPrefix(u, "/") {
+		u = h.URL + u
+	}
+	method := r.method
+	if method == "" {
+		method = http.MethodGet
+	}
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		h.t.Fatalf("new request %s: %v", u, err)
+	}
+	for k, v := range r.header {
+		req.Header.Set(k, v)
+	}
+	res, err := h.noRedirect.Do(req)
+	if err != nil {
+		h.t.Fatalf("%s %s: %v", method, u, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		h.t.Fatalf("read body: %v", err)
+	}
+	out := bffResp{response: response{Status: res.StatusCode, Header: res.Header, Raw: raw}, cookies: res.Cookies()}
+	if len(raw) > 0 && strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &out.JSON); err != nil {
+			h.t.Fatalf("decode JSON body %q: %v", raw, err)
+		}
+	}
+	return out
+}
+
+// bffBrowser keeps cookies by hand: the BFF's are Secure, which Go's
+// cookiejar would not send over http.
+type bffBrowser struct {
+	h   *bffHarness
+	jar map[string]string
+	// bffSetCookies collects every Set-Cookie line answered under /bff/.
+	bffSetCookies []string
+}
+
+func (h *bffHarness) newBrowser() *bffBrowser {
+	return &bffBrowser{h: h, jar: map[string]string{}}
+}
+
+func (b *bffBrowser) cookieHeader() string {
+	var parts []string
+	for k, v := range b.jar {
+		parts = append(parts, k+"="+v)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// send adds the jar's cookies (unless r sets Cookie) and keeps what the
+// server sets.
+func (b *bffBrowser) send(r bffReq) bffResp {
+	b.h.t.Helper()
+	hdr := map[string]string{}
+	for k, v := range r.header {
+		hdr[k] = v
+	}
+	if _, ok := hdr["Cookie"]; !ok && len(b.jar) > 0 {
+		hdr["Cookie"] = b.cookieHeader()
+	}
+	r.header = hdr
+	res := b.h.send(r)
+	if strings.Contains(r.url, "/bff/") {
+		b.bffSetCookies = append(b.bffSetCookies, res.Header.Values("Set-Cookie")...)
+	}
+	for _, c := range res.cookies {
+		if c.MaxAge < 0 || c.Value == "" {
+			delete(b.jar, c.Name)
+		} else {
+			b.jar[c.Name] = c.Value
+		}
+	}
+	return res
+}
+
+func (b *bffBrowser) get(u string, header map[string]string) bffResp {
+	b.h.t.Helper()
+	return b.send(bffReq{method: http.MethodGet, url: u, header: header})
+}
+
+// startLogin opens /bff/login and returns the authorization URL it
+// redirects to.
+func (b *bffBrowser) startLogin(returnTo string) *url.URL {
+	b.h.t.Helper()
+	r := b.get("/bff/login?"+url.Values{"return_to": {returnTo}}.Encode(), nil)
+	if r.Status != http.StatusSeeOther {
+		b.h.t.Fatalf("GET /bff/login: status %d, body %s", r.Status, r.Raw)
+	}
+	return r.location(b.h.t)
+}
+
+var (
+	bffCSRFField  = regexp.MustCompile(`name="csrf_token" value="([^"]*)"`)
+	bffQueryField = regexp.MustCompile(`name="authorize_query" value="([^"]*)"`)
+)
+
+// authorize signs in as email on the login page the authorization URL
+// shows and returns the redirect to /bff/callback.
+func (b *bffBrowser) authorize(authURL *url.URL, email, password string) *url.URL {
+	t := b.h.t
+	t.Helper()
+	page := b.get(authURL.String(), nil)
+	if page.Status != http.StatusOK {
+		t.Fatalf("authorize: status %d, body %s", page.Status, page.Raw)
+	}
+	csrf := bffCSRFField.FindSubmatch(page.Raw)
+	query := bffQueryField.FindSubmatch(page.Raw)
+	if csrf == nil || query == nil {
+		t.Fatalf("login page without the hidden fields: %s", page.Raw)
+	}
+	form := url.Values{
+		"csrf_token":      {html.UnescapeString(string(csrf[1]))},
+		"authorize_query": {html.UnescapeString(string(query[1]))},
+		"username":        {email},
+		"password":        {password},
+	}
+	r := b.send(bffReq{method: http.MethodPost, url: "/login", body: form.Encode(),
+		header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /login: status %d, body %s", r.Status, r.Raw)
+	}
+	next := authURL.ResolveReference(r.location(t))
+	r = b.get(next.String(), nil)
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("GET %s: status %d, body %s", next.Path, r.Status, r.Raw)
+	}
+	cb := next.ResolveReference(r.location(t))
+	if cb.Path != "/bff/callback" || cb.Query().Get("code") == "" {
+		t.Fatalf("authorization redirected to %s, want /bff/callback with a code", cb)
+	}
+	return cb
+}
+
+// signIn runs the whole sign-in as alice and returns the final redirect;
+// afterwards the jar holds the session cookie.
+func (b *bffBrowser) signIn(returnTo string) bffResp {
+	b.h.t.Helper()
+	cb := b.authorize(b.startLogin(returnTo), aliceEmail, alicePassword)
+	r := b.get(cb.String(), nil)
+	if r.Status != http.StatusSeeOther || b.jar[bffSessionName] == "" {
+		b.h.t.Fatalf("GET /bff/callback: status %d, session cookie %v, body %s", r.Status, b.jar[bffSessionName] != "", r.Raw)
+	}
+	return r
+}
+
+// session is the jar's BFF session cookie value.
+func (b *bffBrowser) session() string { return b.jar[bffSessionName] }
+
+// api calls /bff/api/<path> as the SPA would: cookie plus X-CSRF.
+func (b *bffBrowser) api(method, path string) bffResp {
+	b.h.t.Helper()
+	return b.send(bffReq{method: method, url: "/bff/api/" + path, header: map[string]string{"X-CSRF": "1"}})
+}
+
+// withSession builds the headers of a request that presents cookie as the
+// BFF session, plus extra.
+func withSession(cookie string, extra map[string]string) map[string]string {
+	h := map[string]string{"Cookie": bffSessionName + "=" + cookie}
+	for k, v := range extra {
+		h[k] = v
+	}
+	return h
+}
+
+// bffStored is a bff_sessions row, and the tokens sealed in it.
+type bffStored struct {
+	IDHash, Subject, Email string
+	Sealed                 []byte
+	Access, Refresh, ID    string
+}
+
+// storedSession reads the only BFF session row for subject and opens its
+// tokens with the BFF's key.
+func (h *bffHarness) storedSession(subject string) bffStored {
+	h.t.Helper()
+	db := h.openDB()
+	var s bffStored
+	err := db.QueryRow(`SELECT id_hash, subject, email, sealed_tokens FROM bff_sessions WHERE subject = ?`, subject).
+		Scan(&s.IDHash, &s.Subject, &s.Email, &s.Sealed)
+	if err != nil {
+		h.t.Fatalf("read bff session of %s: %v", subject, err)
+	}
+	plain, err := bffOpen(s.Sealed, []byte(s.IDHash))
+	if err != nil {
+		h.t.Fatalf("open sealed tokens: %v", err)
+	}
+	var toks struct{ A, R, I string }
+	if err := json.Unmarshal(plain, &toks); err != nil {
+		h.t.Fatalf("sealed tokens are not JSON: %v", err)
+	}
+	if toks.A == "" || toks.R == "" {
+		h.t.Fatalf("sealed tokens lack the access or refresh token")
+	}
+	s.Access, s.Refresh, s.ID = toks.A, toks.R, toks.I
+	return s
+}
+
+// bffOpen opens a value sealed by the BFF: base64url(nonce ‖ AES-GCM).
+func bffOpen(sealed, aad []byte) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(string(sealed))
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(bffEncKey)
+	if err != nil {
+		return nil, err
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	if len(raw) < gcm.NonceSize() {
+		return nil, io.ErrUnexpectedEOF
+	}
+	return gcm.Open(nil, raw[:gcm.NonceSize()], raw[gcm.NonceSize():], aad)
+}
+
+// metric reads a counter from /metrics.
+func (h *bffHarness) metric(name string) float64 {
+	h.t.Helper()
+	r := h.send(bffReq{url: "/metrics"})
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("GET /metrics: status %d", r.Status)
+	}
+	for _, line := range strings.Split(string(r.Raw), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				h.t.Fatalf("metric %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	h.t.Fatalf("metric %s not in /metrics", name)
+	return 0
+}
+
+// wantBFFError asserts a JSON error answer of the BFF.
+func wantBFFError(t *testing.T, r bffResp, status int, code string) {
+	t.Helper()
+	wantOAuthError(t, r.response, status, code)
+	if loc := r.Header.Get("Location"); loc != "" {
+		t.Errorf("error answer redirects to %q", loc)
+	}
+}
+
+// hasSubstringOf reports whether hay contains any n-byte substring of s.
+func hasSubstringOf(hay, s string, n int) bool {
+	if len(s) < n {
+		return s != "" && strings.Contains(hay, s)
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if strings.Contains(hay, s[i:i+n]) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,92 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// throttleRow counts recent failed sign-ins for one key (an account or a
+// client IP). It lives in the database so that every replica sees it.
+type throttleRow struct {
+	Key          string    `gorm:"column:throttle_key;primaryKey;size:400"`
+	Failures     int       `gorm:"not null"`
+	LastFailure  time.Time `gorm:"not null"`
+	BlockedUntil time.Time `gorm:"not null;index"`
+}
+
+func (throttleRow) TableName() string { return "login_throttle" }
+
+// ThrottlePolicy is the backoff for one kind of key: Free failures cost
+// nothing, each one after that doubles the wait from Base up to Max.
+// Failures older than Forget no longer count.
+type ThrottlePolicy struct {
+	Free      int
+	Base, Max time.Duration
+	Forget    time.Duration
+}
+
+// delay is the wait imposed after n failures.
+func (p ThrottlePolicy) delay(n int) time.Duration {
+	if n <= p.Free {
+		return 0
+	}
+	d := p.Base
+	for i := p.Free + 1; i < n && d < p.Max; i++ {
+		d *= 2
+	}
+	return min(d, p.Max)
+}
+
+// ThrottleWait returns how long the caller must still wait before key may
+// try again (0: go ahead).
+func (s *Store) ThrottleWait(ctx context.Context, key string) (time.Duration, error) {
+	var row throttleRow
+	err := s.reader(ctx).Where("throttle_key = ?", key).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, nil
+	} else if err != nil {
+		return 0, fmt.Errorf("throttle check: %w", mapErr(err))
+	}
+	if wait := row.BlockedUntil.Sub(s.now()); wait > 0 {
+		return wait, nil
+	}
+	return 0, nil
+}
+
+// ThrottleFail records a failure for key and returns the wait it imposes.
+func (s *Store) ThrottleFail(ctx context.Context, key string, p ThrottlePolicy) (time.Duration, error) {
+	now := s.now().UTC()
+	var wait time.Duration
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		var row throttleRow
+		err := tx.Where("throttle_key = ?", key).Take(&row).Error
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		if errors.Is(err, gorm.ErrRecordNotFound) || now.Sub(row.LastFailure) > p.Forget {
+			row = throttleRow{Key: key}
+		}
+		row.Failures++
+		row.LastFailure = now
+		wait = p.delay(row.Failures)
+		row.BlockedUntil = now.Add(wait)
+		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+	})
+	if err != nil {
+		return 0, fmt.Errorf("throttle record: %w", mapErr(err))
+	}
+	return wait, nil
+}
+
+// ThrottleReset forgets key's failures (after a successful sign-in).
+func (s *Store) ThrottleReset(ctx context.Context, key string) error {
+	if err := s.writer(ctx).Where("throttle_key = ?", key).Delete(&throttleRow{}).Error; err != nil {
+		return fmt.Errorf("throttle reset: %w", mapErr(err))
+	}
+	return nil
+}
