@@ -24,6 +24,7 @@ type Config struct {
 	Storage  Storage  `koanf:"storage"`
 	Tokens   Tokens   `koanf:"tokens"`
 	Sessions Sessions `koanf:"sessions"`
+	Keys     Keys     `koanf:"keys"`
 	Security Security `koanf:"security"`
 	BFF      BFF      `koanf:"bff"`
 	Demo     Demo     `koanf:"demo"`
@@ -65,6 +66,19 @@ type Tokens struct {
 // Sessions configures browser sign-in sessions (single sign-on).
 type Sessions struct {
 	BrowserTTL time.Duration `koanf:"browser_ttl"`
+}
+
+// Keys configures the signing-key lifecycle.
+type Keys struct {
+	RotationInterval time.Duration `koanf:"rotation_interval"`
+	PublishAhead     time.Duration `koanf:"publish_ahead"`
+}
+
+// JWKSMaxAge is how long verifiers may cache the JWKS: five minutes less
+// than a key is published before it signs, so every cache has refreshed by
+// the time the key is used.
+func (k Keys) JWKSMaxAge() time.Duration {
+	return max(k.PublishAhead-5*time.Minute, time.Minute)
 }
 
 // Security configures abuse resistance.

@@ -55,6 +55,8 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"tokens.refresh_reuse_grace", "ROTOR_TOKENS_REFRESH_REUSE_GRACE=0s", func(c Config) bool { return c.Tokens.RefreshReuseGrace == 0 }},
 		{"database.conn_max_lifetime", "ROTOR_DATABASE_CONN_MAX_LIFETIME=5m", func(c Config) bool { return c.Database.ConnMaxLifetime == 5*time.Minute }},
 		{"storage.gc_interval", "ROTOR_STORAGE_GC_INTERVAL=0", func(c Config) bool { return c.Storage.GCInterval == 0 }},
+		{"keys.rotation_interval", "ROTOR_KEYS_ROTATION_INTERVAL=24h", func(c Config) bool { return c.Keys.RotationInterval == 24*time.Hour }},
+		{"keys.publish_ahead", "ROTOR_KEYS_PUBLISH_AHEAD=1h", func(c Config) bool { return c.Keys.PublishAhead == time.Hour }},
 		{"security.hash_concurrency", "ROTOR_SECURITY_HASH_CONCURRENCY=3", func(c Config) bool { return c.Security.HashConcurrency == 3 }},
 		{"security.hash_wait", "ROTOR_SECURITY_HASH_WAIT=1s", func(c Config) bool { return c.Security.HashWait == time.Second }},
 		{"security.account_max_delay", "ROTOR_SECURITY_ACCOUNT_MAX_DELAY=30s", func(c Config) bool { return c.Security.AccountMaxDelay == 30*time.Second }},

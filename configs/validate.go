@@ -63,6 +63,14 @@ func (c Config) Validate() error {
 	if c.Database.ConnMaxLifetime < 0 {
 		add("database.conn_max_lifetime: must not be negative, got %s", c.Database.ConnMaxLifetime)
 	}
+	if c.Keys.RotationInterval <= 0 {
+		add("keys.rotation_interval: must be greater than 0, got %s", c.Keys.RotationInterval)
+	}
+	if c.Keys.PublishAhead < 6*time.Minute {
+		add("keys.publish_ahead: must be at least 6m (the JWKS max-age is 5m less), got %s", c.Keys.PublishAhead)
+	} else if c.Keys.RotationInterval > 0 && c.Keys.PublishAhead >= c.Keys.RotationInterval {
+		add("keys.publish_ahead: must be shorter than keys.rotation_interval (%s), got %s", c.Keys.RotationInterval, c.Keys.PublishAhead)
+	}
 	if c.Security.HashConcurrency < 0 {
 		add("security.hash_concurrency: must not be negative, got %d", c.Security.HashConcurrency)
 	}

@@ -48,6 +48,25 @@ func (s *fakeStore) CreateSigningKey(_ context.Context, r Record) error {
 	return nil
 }
 
+func (s *fakeStore) UpdateSigningKey(_ context.Context, kid, state string, notAfter time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.records {
+		if s.records[i].KID == kid {
+			s.records[i].State, s.records[i].NotAfter = state, notAfter
+			return nil
+		}
+	}
+	return errors.New("no such key")
+}
+
+func (s *fakeStore) DeleteSigningKey(_ context.Context, kid string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.records = slices.DeleteFunc(s.records, func(r Record) bool { return r.KID == kid })
+	return nil
+}
+
 func testSealer(t testing.TB) *Sealer {
 	t.Helper()
 	s, err := NewSealer(testSecret)

@@ -28,6 +28,12 @@ type Manager struct {
 	// never take a lock and a key-set change is a single swap.
 	set     atomic.Pointer[keySet]
 	created []string
+
+	store  Store
+	sealer *Sealer
+	now    func() time.Time
+	mu     sync.Mutex
+	opened map[string]crypto.Signer // by KID: RSA keys are slow to parse
 }
 
 // key is one loaded signing key.
@@ -36,6 +42,7 @@ type key struct {
 	alg       jose.SignatureAlgorithm
 	state     string
 	createdAt time.Time
+	notAfter  time.Time
 	private   crypto.Signer
 	public    jose.JSONWebKey
 
@@ -55,10 +62,11 @@ type keySet struct {
 }
 
 // NewManager loads every Record from store and opens each private key. For
-// each of ES256 and RS256 that has no StateCurrent key it generates one
-// (P-256 or RSA-2048), seals it, persists it as current, and remembers its
-// KID in Created. Retired keys whose NotAfter has passed are skipped as if
-// already removed. A nil now means time.Now.
+// each of ES256 and RS256 it makes sure there is a current key (signing)
+// and a next key (published, waiting to sign), generating, sealing and
+// persisting what is missing and remembering those KIDs in Created.
+// Retired keys whose NotAfter has passed are skipped as if already removed.
+// A nil now means time.Now.
 func NewManager(ctx context.Context, store Store, sealer *Sealer, now func() time.Time) (*Manager, error) {
 	if store == nil || sealer == nil {
 		return nil, errors.New("new key manager: store and sealer are required")
@@ -66,13 +74,36 @@ func NewManager(ctx context.Context, store Store, sealer *Sealer, now func() tim
 	if now == nil {
 		now = time.Now
 	}
-	recs, err := store.SigningKeys(ctx)
+	m := &Manager{store: store, sealer: sealer, now: now, opened: map[string]crypto.Signer{}}
+	recs, err := m.records(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, alg := range defaultAlgorithms {
+		for _, state := range []string{StateCurrent, StateNext} {
+			if slices.ContainsFunc(recs, func(r Record) bool { return r.Algorithm == string(alg) && r.State == state }) {
+				continue
+			}
+			rec, err := m.create(ctx, alg, state)
+			if err != nil {
+				return nil, err
+			}
+			recs = append(recs, rec)
+			m.created = append(m.created, rec.KID)
+		}
+	}
+	if err := m.Reload(ctx); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// records reads every Record, rejecting duplicates and unknown states.
+func (m *Manager) records(ctx context.Context) ([]Record, error) {
+	recs, err := m.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
-
-	loadedAt := now()
-	var loaded []*key
 	seen := make(map[string]bool, len(recs))
 	for _, rec := range recs {
 		if seen[rec.KID] {
@@ -80,45 +111,71 @@ func NewManager(ctx context.Context, store Store, sealer *Sealer, now func() tim
 		}
 		seen[rec.KID] = true
 		switch rec.State {
-		case StateNext, StateCurrent:
-		case StateRetired:
-			// A key its rotation schedule declared removable must stop
-			// validating tokens even if the row has not been purged yet.
-			if !rec.NotAfter.IsZero() && !loadedAt.Before(rec.NotAfter) {
-				continue
-			}
+		case StateNext, StateCurrent, StateRetired:
 		default:
 			return nil, fmt.Errorf("load signing key %s: unknown state %q", rec.KID, rec.State)
 		}
-		priv, err := openRecord(sealer, rec)
-		if err != nil {
-			return nil, err
-		}
-		loaded = append(loaded, newKey(rec.KID, jose.SignatureAlgorithm(rec.Algorithm), rec.State, rec.CreatedAt, priv))
 	}
+	return recs, nil
+}
 
-	m := &Manager{}
-	for _, alg := range defaultAlgorithms {
-		if hasCurrent(loaded, alg) {
+// create generates, seals and persists a key.
+func (m *Manager) create(ctx context.Context, alg jose.SignatureAlgorithm, state string) (Record, error) {
+	rec, priv, err := newRecord(m.sealer, alg, state, m.now().UTC())
+	if err != nil {
+		return Record{}, err
+	}
+	if err := m.store.CreateSigningKey(ctx, rec); err != nil {
+		return Record{}, fmt.Errorf("store signing key %s: %w", rec.KID, err)
+	}
+	m.mu.Lock()
+	m.opened[rec.KID] = priv
+	m.mu.Unlock()
+	return rec, nil
+}
+
+// Reload re-reads the key set from the store, so that a rotation made by
+// another replica (or the CLI) takes effect here. Private keys already
+// opened are not decrypted again.
+func (m *Manager) Reload(ctx context.Context) error {
+	recs, err := m.records(ctx)
+	if err != nil {
+		return err
+	}
+	now := m.now()
+	var loaded []*key
+	for _, rec := range recs {
+		// A key its rotation schedule declared removable must stop
+		// validating tokens even if the row has not been purged yet.
+		if rec.State == StateRetired && !rec.NotAfter.IsZero() && !now.Before(rec.NotAfter) {
 			continue
 		}
-		rec, priv, err := newRecord(sealer, alg, StateCurrent, now().UTC())
-		if err != nil {
-			return nil, err
+		m.mu.Lock()
+		priv, ok := m.opened[rec.KID]
+		m.mu.Unlock()
+		if !ok {
+			if priv, err = openRecord(m.sealer, rec); err != nil {
+				return err
+			}
+			m.mu.Lock()
+			m.opened[rec.KID] = priv
+			m.mu.Unlock()
 		}
-		if err := store.CreateSigningKey(ctx, rec); err != nil {
-			return nil, fmt.Errorf("store signing key %s: %w", rec.KID, err)
+		k := newKey(rec.KID, jose.SignatureAlgorithm(rec.Algorithm), rec.State, rec.CreatedAt, priv)
+		k.notAfter = rec.NotAfter
+		if old := m.set.Load(); old != nil {
+			if prev, ok := old.byKID[rec.KID]; ok && prev.state == rec.State {
+				k = prev // keep its cached signers
+			}
 		}
-		loaded = append(loaded, newKey(rec.KID, alg, rec.State, rec.CreatedAt, priv))
-		m.created = append(m.created, rec.KID)
+		loaded = append(loaded, k)
 	}
-
 	set, err := buildKeySet(loaded)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	m.set.Store(set)
-	return m, nil
+	return nil
 }
 
 func newKey(kid string, alg jose.SignatureAlgorithm, state string, createdAt time.Time, priv crypto.Signer) *key {

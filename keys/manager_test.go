@@ -18,18 +18,21 @@ func TestNewManagerCreatesThenReuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := len(first.Created()); got != 2 {
-		t.Fatalf("first load created %d keys, want 2", got)
+	// A current and a next key for each of ES256 and RS256.
+	if got := len(first.Created()); got != 4 {
+		t.Fatalf("first load created %d keys, want 4", got)
 	}
 	algs := map[string]string{}
 	for _, r := range store.records {
-		if r.State != StateCurrent || !r.CreatedAt.Equal(fixedNow) {
+		if (r.State != StateCurrent && r.State != StateNext) || !r.CreatedAt.Equal(fixedNow) {
 			t.Errorf("record %s: state %q created %v", r.KID, r.State, r.CreatedAt)
 		}
 		if _, err := testSealer(t).Open(r.Private, []byte(r.KID)); err != nil {
 			t.Errorf("record %s does not open under its kid: %v", r.KID, err)
 		}
-		algs[r.Algorithm] = r.KID
+		if r.State == StateCurrent {
+			algs[r.Algorithm] = r.KID
+		}
 	}
 	if algs["ES256"] == "" || algs["RS256"] == "" || len(algs) != 2 {
 		t.Fatalf("stored algorithms %v, want ES256 and RS256", algs)
@@ -63,8 +66,8 @@ func TestNewManagerCreatesThenReuses(t *testing.T) {
 	if got := second.Created(); len(got) != 0 {
 		t.Fatalf("second load Created() = %v, want empty", got)
 	}
-	if len(store.records) != 2 {
-		t.Fatalf("store has %d records after second load, want 2", len(store.records))
+	if len(store.records) != 4 {
+		t.Fatalf("store has %d records after second load, want 4", len(store.records))
 	}
 }
 
@@ -92,8 +95,9 @@ func TestNewManagerKeyStates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Created()) != 0 {
-		t.Fatalf("Created() = %v, want none", m.Created())
+	// Only the missing RS256 next key is created.
+	if len(m.Created()) != 1 {
+		t.Fatalf("Created() = %v, want one (the RS256 next key)", m.Created())
 	}
 
 	t.Run("newest current key signs", func(t *testing.T) {
@@ -114,7 +118,10 @@ func TestNewManagerKeyStates(t *testing.T) {
 		// Current first, newest first, ties by kid; then next; then retired.
 		tied := []string{newer.KID, rsCurrent.KID}
 		slices.Sort(tied)
-		want := []string{ed.KID, tied[0], tied[1], older.KID, next.KID, retired.KID}
+		// The generated RS256 next key is as old as next: ties go by kid.
+		nexts := []string{next.KID, m.Created()[0]}
+		slices.Sort(nexts)
+		want := []string{ed.KID, tied[0], tied[1], older.KID, nexts[0], nexts[1], retired.KID}
 		if !slices.Equal(got, want) {
 			t.Fatalf("JWKS kids = %v, want %v", got, want)
 		}
@@ -213,8 +220,8 @@ func TestJWKS(t *testing.T) {
 	if err := json.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Keys) != 2 {
-		t.Fatalf("%d keys, want 2", len(doc.Keys))
+	if len(doc.Keys) != 4 {
+		t.Fatalf("%d keys, want 4 (current and next for ES256 and RS256)", len(doc.Keys))
 	}
 	for _, k := range doc.Keys {
 		t.Run(k["alg"].(string), func(t *testing.T) {

@@ -32,4 +32,8 @@ type Record struct {
 type Store interface {
 	SigningKeys(ctx context.Context) ([]Record, error)
 	CreateSigningKey(ctx context.Context, r Record) error
+	// UpdateSigningKey changes a key's state and removal time.
+	UpdateSigningKey(ctx context.Context, kid, state string, notAfter time.Time) error
+	// DeleteSigningKey removes a key for good.
+	DeleteSigningKey(ctx context.Context, kid string) error
 }

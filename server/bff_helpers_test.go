@@ -40,8 +40,9 @@ var bffEncKey = []byte("bff-test-encryption-key-32-bytes")
 
 // bffConfig tunes a BFF harness; zero values take defaults.
 type bffConfig struct {
-	accessTTL  time.Duration
-	sessionTTL time.Duration
+	accessTTL      time.Duration
+	refreshIdleTTL time.Duration
+	sessionTTL     time.Duration
 	// upstream is BFFOptions.UpstreamURL; "" means the demo API.
 	upstream string
 }
@@ -59,6 +60,9 @@ func newBFFHarness(t *testing.T, cfg bffConfig) *bffHarness {
 	ctx := context.Background()
 	if cfg.accessTTL == 0 {
 		cfg.accessTTL = 10 * time.Minute
+	}
+	if cfg.refreshIdleTTL == 0 {
+		cfg.refreshIdleTTL = time.Hour
 	}
 	if cfg.sessionTTL == 0 {
 		cfg.sessionTTL = 24 * time.Hour
@@ -99,7 +103,7 @@ func newBFFHarness(t *testing.T, cfg bffConfig) *bffHarness {
 	srv, err := server.New(server.Options{
 		Issuer:         h.URL,
 		AccessTokenTTL: cfg.accessTTL,
-		RefreshIdleTTL: time.Hour,
+		RefreshIdleTTL: cfg.refreshIdleTTL,
 		HMACKey:        keys.DeriveKey([]byte(systemSecret), "token hmac"),
 		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
 		SecretHasher:   secretHasher,

@@ -40,6 +40,13 @@ var proxyHeaders = []string{"Accept", "Accept-Language", "Content-Type", "Conten
 // api forwards /bff/api/* to the upstream API with the session's access
 // token, refreshed first when due.
 func (b *bff) api(c echo.Context) error {
+	// The path as the browser sent it, still escaped: decoding it here and
+	// escaping it again would decode it twice upstream (%252e%252e → ..).
+	rest := strings.TrimPrefix(c.Request().URL.EscapedPath(), "/bff/api")
+	out, ok := b.upstreamURL(rest)
+	if !ok {
+		return bffError(c, http.StatusBadRequest, "invalid_request", "The API path is not valid.")
+	}
 	sess, err := b.current(c)
 	if err != nil {
 		return b.sessionFailure(c, err)
@@ -48,10 +55,10 @@ func (b *bff) api(c echo.Context) error {
 	if err != nil {
 		return b.sessionFailure(c, err)
 	}
-	rest := strings.TrimPrefix(c.Request().URL.Path, "/bff/api")
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL = b.upstream.JoinPath(rest)
+			u := *out
+			pr.Out.URL = &u
 			pr.Out.URL.RawQuery = pr.In.URL.RawQuery
 			pr.Out.Host = b.upstream.Host
 			pr.Out.Header = http.Header{}
@@ -77,6 +84,26 @@ func (b *bff) api(c echo.Context) error {
 	}
 	proxy.ServeHTTP(c.Response(), c.Request())
 	return nil
+}
+
+// upstreamURL maps the escaped path after /bff/api onto the upstream,
+// under its base path: a dot segment (escaped or not) that would climb out
+// of it is refused rather than resolved.
+func (b *bff) upstreamURL(rest string) (*url.URL, bool) {
+	for _, seg := range strings.Split(rest, "/") {
+		dec, err := url.PathUnescape(seg)
+		if err != nil || dec == "." || dec == ".." {
+			return nil, false
+		}
+	}
+	u := *b.upstream
+	u.RawPath = strings.TrimSuffix(b.upstream.EscapedPath(), "/") + rest
+	p, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, false
+	}
+	u.Path = p
+	return &u, true
 }
 
 // isLocal: the upstream is this server (the demo API); skip the network.

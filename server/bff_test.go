@@ -431,12 +431,16 @@ func TestBFFProxyToDemoAPI(t *testing.T) {
 	if r := b.api(http.MethodGet, "nope"); r.Status != http.StatusNotFound {
 		t.Errorf("/bff/api/nope: status %d, want the API's 404 (body %s)", r.Status, r.Raw)
 	}
+	// The proxy can't be walked out of /demo-api to the server's other
+	// routes.
+	r = b.send(bffReq{url: "/bff/api/%2e%2e/metrics", header: map[string]string{"X-CSRF": "1"}})
+	wantBFFError(t, r, http.StatusBadRequest, "invalid_request")
 }
 
 // upstreamRecord is what a separate upstream API received.
 type upstreamRecord struct {
-	Method, Path, RawQuery string
-	Header                 http.Header
+	Method, Path, RawQuery, RequestURI string
+	Header                             http.Header
 	Body                   []byte
 }
 
@@ -449,7 +453,7 @@ func TestBFFProxyToSeparateUpstream(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		got = append(got, upstreamRecord{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Clone(), body})
+		got = append(got, upstreamRecord{r.Method, r.URL.Path, r.URL.RawQuery, r.RequestURI, r.Header.Clone(), body})
 		mu.Unlock()
 		http.SetCookie(w, &http.Cookie{Name: "upstream", Value: "1", Path: "/"})
 		w.Header().Set("X-Upstream", "yes")
@@ -517,6 +521,43 @@ func TestBFFProxyToSeparateUpstream(t *testing.T) {
 			}
 			if rec.Header.Get("Accept") != "application/json" {
 				t.Errorf("upstream Accept = %q, want it forwarded", rec.Header.Get("Accept"))
+			}
+		})
+	}
+
+	// The upstream sees the path as the browser sent it, under its base
+	// path; dot segments that would climb out of the base are refused.
+	for _, tc := range []struct {
+		name, path string
+		upstream   string // the upstream's request URI; "" when refused
+	}{
+		{name: "dot-dot", path: "/bff/api/../../secret"},
+		{name: "escaped dot-dot", path: "/bff/api/%2e%2e/secret"},
+		{name: "upper-case escaped dot-dot", path: "/bff/api/a/%2E%2E/%2E%2E/secret"},
+		{name: "dot", path: "/bff/api/./x"},
+		{name: "double-escaped dot-dot stays escaped", path: "/bff/api/%252e%252e/secret", upstream: "/base/%252e%252e/secret"},
+		{name: "escaped percent stays escaped", path: "/bff/api/a%2525b", upstream: "/base/a%2525b"},
+		{name: "escaped slash stays escaped", path: "/bff/api/a%2Fb", upstream: "/base/a%2Fb"},
+	} {
+		t.Run("path/"+tc.name, func(t *testing.T) {
+			mu.Lock()
+			got = nil
+			mu.Unlock()
+			r := b.send(bffReq{url: tc.path, header: map[string]string{"X-CSRF": "1"}})
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.upstream == "" {
+				wantBFFError(t, r, http.StatusBadRequest, "invalid_request")
+				if len(got) != 0 {
+					t.Errorf("upstream got %s", got[0].RequestURI)
+				}
+				return
+			}
+			if r.Status != http.StatusCreated || len(got) != 1 {
+				t.Fatalf("status %d, %d upstream requests; want the upstream's 201", r.Status, len(got))
+			}
+			if got[0].RequestURI != tc.upstream {
+				t.Errorf("upstream request URI = %q, want %q", got[0].RequestURI, tc.upstream)
 			}
 		})
 	}
@@ -772,5 +813,84 @@ func TestBFFStoredSession(t *testing.T) {
 	if n := h.queryInt(db, `SELECT COUNT(*) FROM bff_sessions WHERE instr(CAST(sealed_tokens AS TEXT), ?) > 0 OR instr(id_hash, ?) > 0`,
 		stored.Refresh[:20], cookie); n != 0 {
 		t.Errorf("bff_sessions holds the refresh token or the cookie in clear")
+	}
+}
+
+// A sign-in left open longer than the login cookie's ten minutes can't be
+// finished, even with the cookie still at hand.
+func TestBFFCallbackLoginExpired(t *testing.T) {
+	h := newBFFHarness(t, bffConfig{})
+	b := h.newBrowser()
+	cb := b.authorize(b.startLogin("/app/"), aliceEmail, alicePassword)
+	h.srvClock.Advance(11 * time.Minute)
+	r := b.get(cb.String(), nil)
+	wantBFFError(t, r, http.StatusBadRequest, "invalid_request")
+	if ck := r.cookie(bffSessionName); ck != nil {
+		t.Errorf("an expired sign-in set a session cookie")
+	}
+}
+
+// How a session ends besides logout: a family revoked elsewhere (logout
+// still answers 204), or the session's lifetime.
+func TestBFFSessionEnds(t *testing.T) {
+	type step struct {
+		method, path string
+		status       int
+	}
+	gone := []step{
+		{http.MethodGet, "/bff/session", http.StatusUnauthorized},
+		{http.MethodGet, "/bff/api/hello", http.StatusUnauthorized},
+		{http.MethodPost, "/bff/logout", http.StatusUnauthorized},
+	}
+	for _, tc := range []struct {
+		name  string
+		end   func(h *bffHarness)
+		steps []step
+	}{
+		{name: "family revoked, then logout", end: func(h *bffHarness) {
+			if _, err := h.store.RevokeSubjectFamilies(context.Background(), h.users[aliceEmail].ID, "test"); err != nil {
+				h.t.Fatal(err)
+			}
+		}, steps: append([]step{{http.MethodPost, "/bff/logout", http.StatusNoContent}}, gone...)},
+		{name: "session lifetime over", end: func(h *bffHarness) {
+			h.storeClock.Advance(25 * time.Hour)
+		}, steps: gone},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newBFFHarness(t, bffConfig{sessionTTL: 24 * time.Hour})
+			b := h.newBrowser()
+			b.signIn("/app/")
+			cookie := b.session()
+			tc.end(h)
+			for _, st := range tc.steps {
+				r := h.send(bffReq{method: st.method, url: st.path, header: withSession(cookie, map[string]string{"X-CSRF": "1"})})
+				switch st.status {
+				case http.StatusUnauthorized:
+					wantBFFError(t, r, st.status, "unauthorized")
+				default:
+					if r.Status != st.status {
+						t.Errorf("%s %s: status %d, want %d (body %s)", st.method, st.path, r.Status, st.status, r.Raw)
+					}
+				}
+			}
+		})
+	}
+}
+
+// A refresh token left unused past the refresh idle TTL can't be
+// refreshed: the API call that needs the refresh ends the session.
+func TestBFFRefreshTokenIdleExpiry(t *testing.T) {
+	t.Parallel()
+	h := newBFFHarness(t, bffConfig{accessTTL: 2 * time.Second, refreshIdleTTL: 3 * time.Second})
+	b := h.newBrowser()
+	b.signIn("/app/")
+	cookie := b.session()
+	time.Sleep(3*time.Second + 500*time.Millisecond) // fosite checks refresh expiry with the real clock
+	r := h.send(bffReq{url: "/bff/api/hello", header: withSession(cookie, map[string]string{"X-CSRF": "1"})})
+	wantBFFError(t, r, http.StatusUnauthorized, "unauthorized")
+	r = h.send(bffReq{url: "/bff/session", header: withSession(cookie, nil)})
+	wantBFFError(t, r, http.StatusUnauthorized, "unauthorized")
+	if v := h.metric("rotor_bff_refresh_total"); v != 0 {
+		t.Errorf("BFF refreshes = %v, want 0", v)
 	}
 }

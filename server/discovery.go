@@ -1,7 +1,11 @@
 package server
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 )
@@ -70,9 +74,30 @@ func (s *Server) serveDiscovery(c echo.Context) error {
 	return c.JSON(http.StatusOK, s.discoveryDoc)
 }
 
-// jwks serves the public keys. The body is cached by package keys; it is
-// on every API's verification path.
+// jwks serves the public keys. The body is cached by package keys (it is
+// on every API's verification path); max-age is shorter than the time a
+// new key is published before it signs, and the ETag lets caches
+// revalidate cheaply.
 func (s *Server) jwks(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "public, max-age=300")
-	return c.Blob(http.StatusOK, "application/jwk-set+json", s.keys.JWKSJSON())
+	body := s.keys.JWKSJSON()
+	sum := sha256.Sum256(body)
+	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	h := c.Response().Header()
+	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.jwksMaxAge.Seconds())))
+	h.Set("ETag", etag)
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
+		return c.NoContent(http.StatusNotModified)
+	}
+	return c.Blob(http.StatusOK, "application/jwk-set+json", body)
+}
+
+// etagMatches implements If-None-Match's list and weak comparison (RFC 9110 §13.1.2).
+func etagMatches(header, etag string) bool {
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == etag || t == "*" {
+			return true
+		}
+	}
+	return false
 }

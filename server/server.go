@@ -48,8 +48,10 @@ type Options struct {
 	Demo *DemoOptions
 	// Throttle bounds password guessing.
 	Throttle ThrottleOptions
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// JWKSMaxAge is the JWKS Cache-Control max-age (default 5 minutes).
+	JWKSMaxAge time.Duration
+	Logger     *slog.Logger
+	Now        func() time.Time
 }
 
 // Server is Rotor's HTTP surface.
@@ -69,6 +71,7 @@ type Server struct {
 	now          func() time.Time
 	metrics      *metrics
 	throttle     ThrottleOptions
+	jwksMaxAge   time.Duration
 }
 
 // New composes fosite over store and keySet and registers the routes.
@@ -86,6 +89,9 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		m := hmac.New(sha256.New, opts.HMACKey)
 		m.Write([]byte("rotor csrf"))
 		opts.CSRFKey = m.Sum(nil)
+	}
+	if opts.JWKSMaxAge <= 0 {
+		opts.JWKSMaxAge = 5 * time.Minute
 	}
 	if opts.BrowserTTL <= 0 {
 		opts.BrowserTTL = 12 * time.Hour
@@ -119,6 +125,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		now:        opts.Now,
 		metrics:    m,
 		throttle:   opts.Throttle,
+		jwksMaxAge: opts.JWKSMaxAge,
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()

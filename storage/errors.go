@@ -54,6 +54,13 @@ func mapErr(err error) error {
 			}
 		}
 	}
+	// A failed connection attempt is unavailability whatever the server
+	// said: checked before PgError, which a ConnectError may wrap (e.g.
+	// 55000 "database is not currently accepting connections").
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ce) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		switch {
@@ -69,8 +76,7 @@ func mapErr(err error) error {
 		}
 		return err
 	}
-	var ce *pgconn.ConnectError
-	if errors.As(err, &ce) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err) {
 		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var ne net.Error

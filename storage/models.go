@@ -85,7 +85,7 @@ func (clientRow) TableName() string { return "clients" }
 
 // signingKeyRow persists a keys.Record; Private is sealed by package keys.
 type signingKeyRow struct {
-	KID       string    `gorm:"primaryKey;size:64"`
+	KID       string    `gorm:"column:kid;primaryKey;size:64"`
 	Algorithm string    `gorm:"size:16;not null"`
 	State     string    `gorm:"size:16;not null"`
 	Private   []byte    `gorm:"not null"`

@@ -65,6 +65,7 @@ func (a *app) serveCommand() *cobra.Command {
 				BrowserTTL:     e.cfg.Sessions.BrowserTTL,
 				BFF:            bffOpts,
 				Demo:           demo,
+				JWKSMaxAge:     e.cfg.Keys.JWKSMaxAge(),
 				Throttle: server.ThrottleOptions{
 					AccountMaxDelay: e.cfg.Security.AccountMaxDelay,
 					IPMaxDelay:      e.cfg.Security.IPMaxDelay,
@@ -78,6 +79,7 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.HTTP.Addr, err)
 			}
+			go maintainKeys(ctx, e, keySet)
 			if every := e.cfg.Storage.GCInterval; every > 0 {
 				go collectGarbage(ctx, e, every)
 			}
