@@ -25,6 +25,7 @@ type Config struct {
 	Tokens   Tokens   `koanf:"tokens"`
 	Sessions Sessions `koanf:"sessions"`
 	Keys     Keys     `koanf:"keys"`
+	Metrics  Metrics  `koanf:"metrics"`
 	Security Security `koanf:"security"`
 	BFF      BFF      `koanf:"bff"`
 	Demo     Demo     `koanf:"demo"`
@@ -66,6 +67,12 @@ type Tokens struct {
 // Sessions configures browser sign-in sessions (single sign-on).
 type Sessions struct {
 	BrowserTTL time.Duration `koanf:"browser_ttl"`
+}
+
+// Metrics configures where Prometheus metrics are served.
+type Metrics struct {
+	Addr    string `koanf:"addr"`
+	Profile bool   `koanf:"profile"`
 }
 
 // Keys configures the signing-key lifecycle.

@@ -55,6 +55,8 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"tokens.refresh_reuse_grace", "ROTOR_TOKENS_REFRESH_REUSE_GRACE=0s", func(c Config) bool { return c.Tokens.RefreshReuseGrace == 0 }},
 		{"database.conn_max_lifetime", "ROTOR_DATABASE_CONN_MAX_LIFETIME=5m", func(c Config) bool { return c.Database.ConnMaxLifetime == 5*time.Minute }},
 		{"storage.gc_interval", "ROTOR_STORAGE_GC_INTERVAL=0", func(c Config) bool { return c.Storage.GCInterval == 0 }},
+		{"metrics.addr", "ROTOR_METRICS_ADDR=127.0.0.1:9090", func(c Config) bool { return c.Metrics.Addr == "127.0.0.1:9090" }},
+		{"metrics.profile", "ROTOR_METRICS_PROFILE=true", func(c Config) bool { return c.Metrics.Profile }},
 		{"keys.rotation_interval", "ROTOR_KEYS_ROTATION_INTERVAL=24h", func(c Config) bool { return c.Keys.RotationInterval == 24*time.Hour }},
 		{"keys.publish_ahead", "ROTOR_KEYS_PUBLISH_AHEAD=1h", func(c Config) bool { return c.Keys.PublishAhead == time.Hour }},
 		{"security.hash_concurrency", "ROTOR_SECURITY_HASH_CONCURRENCY=3", func(c Config) bool { return c.Security.HashConcurrency == 3 }},
@@ -77,7 +79,11 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 	for _, tt := range tests {
 		covered[tt.name] = true
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load("", []string{tt.env})
+			env := []string{tt.env}
+			if tt.name == "metrics.profile" {
+				env = append(env, "ROTOR_METRICS_ADDR=127.0.0.1:9090") // profiles need their own address
+			}
+			c, err := Load("", env)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}

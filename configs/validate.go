@@ -63,6 +63,13 @@ func (c Config) Validate() error {
 	if c.Database.ConnMaxLifetime < 0 {
 		add("database.conn_max_lifetime: must not be negative, got %s", c.Database.ConnMaxLifetime)
 	}
+	if c.Metrics.Addr != "" {
+		if _, _, err := net.SplitHostPort(c.Metrics.Addr); err != nil {
+			add("metrics.addr: must be host:port, got %q", c.Metrics.Addr)
+		}
+	} else if c.Metrics.Profile {
+		add("metrics.profile: needs metrics.addr (profiles are never served on the main address)")
+	}
 	if c.Keys.RotationInterval <= 0 {
 		add("keys.rotation_interval: must be greater than 0, got %s", c.Keys.RotationInterval)
 	}

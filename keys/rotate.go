@@ -47,12 +47,24 @@ func (m *Manager) Keys() []KeyInfo {
 	return out
 }
 
-// Due reports whether the current key of some algorithm is older than
-// interval, i.e. an automatic rotation should run.
+// Due reports whether the current key of some algorithm has been signing
+// for interval, i.e. an automatic rotation should run.
+//
+// A current key was created (as the next key) one rotation before it was
+// promoted, so its own age overstates how long it has signed; the next key
+// of the same algorithm was created by the rotation that promoted it, so the
+// later of the two creation times is when the current key took over.
 func (m *Manager) Due(interval time.Duration) bool {
 	now := m.now()
-	for _, k := range m.set.Load().current {
-		if now.Sub(k.createdAt) >= interval {
+	set := m.set.Load()
+	for alg, k := range set.current {
+		since := k.createdAt
+		for _, other := range set.byKID {
+			if other.alg == alg && other.state == StateNext && other.createdAt.After(since) {
+				since = other.createdAt
+			}
+		}
+		if now.Sub(since) >= interval {
 			return true
 		}
 	}

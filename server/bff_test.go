@@ -441,7 +441,7 @@ func TestBFFProxyToDemoAPI(t *testing.T) {
 type upstreamRecord struct {
 	Method, Path, RawQuery, RequestURI string
 	Header                             http.Header
-	Body                   []byte
+	Body                               []byte
 }
 
 // A separate upstream gets a real HTTP request: method, path, query and

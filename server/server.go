@@ -50,28 +50,37 @@ type Options struct {
 	Throttle ThrottleOptions
 	// JWKSMaxAge is the JWKS Cache-Control max-age (default 5 minutes).
 	JWKSMaxAge time.Duration
-	Logger     *slog.Logger
-	Now        func() time.Time
+	// SeparateMetrics leaves /metrics off the main handler; the caller
+	// serves MetricsHandler on its own address.
+	SeparateMetrics bool
+	Logger          *slog.Logger
+	Now             func() time.Time
 }
 
 // Server is Rotor's HTTP surface.
 type Server struct {
-	echo         *echo.Echo
-	oauth        fosite.OAuth2Provider
-	store        Store
-	keys         KeySet
-	issuer       string
-	log          *slog.Logger
-	discoveryDoc discoveryDocument
-	access       *accessTokenStrategy
-	pages        map[string]*template.Template
-	cookies      cookiePolicy
-	csrfKey      []byte
-	browserTTL   time.Duration
-	now          func() time.Time
-	metrics      *metrics
-	throttle     ThrottleOptions
-	jwksMaxAge   time.Duration
+	echo            *echo.Echo
+	oauth           fosite.OAuth2Provider
+	store           Store
+	keys            KeySet
+	issuer          string
+	log             *slog.Logger
+	discoveryDoc    discoveryDocument
+	access          *accessTokenStrategy
+	pages           map[string]*template.Template
+	cookies         cookiePolicy
+	csrfKey         []byte
+	browserTTL      time.Duration
+	now             func() time.Time
+	metrics         *metrics
+	throttle        ThrottleOptions
+	jwksMaxAge      time.Duration
+	separateMetrics bool
+}
+
+// MetricsHandler serves the Prometheus metrics.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})
 }
 
 // New composes fosite over store and keySet and registers the routes.
@@ -111,21 +120,22 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		Now:            opts.Now,
 	}, store, keySet, m)
 	s := &Server{
-		echo:       echo.New(),
-		oauth:      oauth,
-		store:      store,
-		keys:       keySet,
-		issuer:     opts.Issuer,
-		log:        opts.Logger,
-		access:     access,
-		pages:      pages,
-		cookies:    newCookiePolicy(opts.Issuer),
-		csrfKey:    opts.CSRFKey,
-		browserTTL: opts.BrowserTTL,
-		now:        opts.Now,
-		metrics:    m,
-		throttle:   opts.Throttle,
-		jwksMaxAge: opts.JWKSMaxAge,
+		echo:            echo.New(),
+		oauth:           oauth,
+		store:           store,
+		keys:            keySet,
+		issuer:          opts.Issuer,
+		log:             opts.Logger,
+		access:          access,
+		pages:           pages,
+		cookies:         newCookiePolicy(opts.Issuer),
+		csrfKey:         opts.CSRFKey,
+		browserTTL:      opts.BrowserTTL,
+		now:             opts.Now,
+		metrics:         m,
+		throttle:        opts.Throttle,
+		jwksMaxAge:      opts.JWKSMaxAge,
+		separateMetrics: opts.SeparateMetrics,
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
@@ -178,7 +188,9 @@ func (s *Server) routes() {
 	e.GET(pathLogout, s.logout)
 	e.POST(pathLogout, s.logout, forms)
 	e.StaticFS("/static", templates.Static())
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{})))
+	if !s.separateMetrics {
+		e.GET("/metrics", echo.WrapHandler(s.MetricsHandler()))
+	}
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
 }

@@ -36,7 +36,8 @@ func (s *Server) token(c echo.Context) error {
 	}
 	ar, err := s.oauth.NewAccessRequest(ctx, c.Request(), &openid.DefaultSession{})
 	if password && err != nil && oauthError(err).ErrorField == fosite.ErrInvalidGrant.ErrorField && errors.Is(err, fosite.ErrNotFound) {
-		s.signInFailed(ctx, c.Request(), form.Get("username"), form.Get("client_id"))
+		// The client has authenticated by now, with Basic or in the body.
+		s.signInFailed(ctx, c.Request(), form.Get("username"), truncate(requestClientID(c.Request()), 255))
 	}
 	if err != nil {
 		// fosite's grant handlers may trip over something else first
@@ -157,7 +158,8 @@ func clientAuthPresent(r *http.Request) bool {
 // throttled answers a sign-in that must wait: 429 with Retry-After, and
 // the §5.2 invalid_grant a client library understands.
 func (s *Server) throttled(c echo.Context, email string, wait time.Duration) error {
-	s.audit(c.Request().Context(), storage.AuditEvent{Type: "throttled", Email: storage.NormalizeEmail(email), Detail: wait.Round(time.Second).String()})
+	s.audit(c.Request().Context(), storage.AuditEvent{Type: "throttled", Email: storage.NormalizeEmail(email),
+		ClientID: truncate(requestClientID(c.Request()), 255), Detail: wait.Round(time.Second).String()})
 	s.metrics.throttled.Inc()
 	retryAfter(c, wait)
 	c.Response().Header().Set("Cache-Control", "no-store")

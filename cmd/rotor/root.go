@@ -41,7 +41,7 @@ func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&a.configPath, "config", getenv(environ, "ROTOR_CONFIG"),
 		"configuration file (default: built-in defaults; env ROTOR_CONFIG)")
-	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.usersCommand(), a.clientsCommand(), a.sessionsCommand(), a.gcCommand(), a.auditCommand(), a.keysCommand())
+	root.AddCommand(a.serveCommand(), a.migrateCommand(), a.usersCommand(), a.clientsCommand(), a.sessionsCommand(), a.gcCommand(), a.auditCommand(), a.keysCommand(), a.benchCommand())
 	return root
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,6 +82,11 @@ func (a *app) serveCommand() *cobra.Command {
 				return fmt.Errorf("listen on %s: %w", e.cfg.HTTP.Addr, err)
 			}
 			go maintainKeys(ctx, e, keySet)
+			if e.cfg.Metrics.Addr != "" {
+				if err := serveMetrics(ctx, e, srv.MetricsHandler()); err != nil {
+					return err
+				}
+			}
 			if every := e.cfg.Storage.GCInterval; every > 0 {
 				go collectGarbage(ctx, e, every)
 			}
@@ -161,4 +168,32 @@ func (a *app) gcCommand() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// serveMetrics serves /metrics (and, if enabled, pprof) on metrics.addr,
+// apart from the public address.
+func serveMetrics(ctx context.Context, e *env, metrics http.Handler) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics)
+	if e.cfg.Metrics.Profile {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	}
+	ln, err := net.Listen("tcp", e.cfg.Metrics.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on metrics.addr %s: %w", e.cfg.Metrics.Addr, err)
+	}
+	e.log.Info("metrics listening", "addr", ln.Addr().String(), "profile", e.cfg.Metrics.Profile)
+	go func() {
+		// Profiles take up to 30 s: the write timeout must allow them.
+		err := server.Serve(ctx, ln, mux, server.Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second,
+			Write: 2 * time.Minute, Idle: time.Minute, Shutdown: 5 * time.Second}, e.log)
+		if err != nil {
+			e.log.Warn("metrics server stopped", "cause", err.Error())
+		}
+	}()
+	return nil
 }

@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// benchFlags configure `rotor bench`.
+type benchFlags struct {
+	url, scenarios              string
+	concurrency                 int
+	duration, warmup            time.Duration
+	setup                       bool
+	user, password, clientID    string
+	confID, confSecret          string
+	codeClient, codeRedirectURI string
+}
+
+// scenario runs one kind of request; each worker gets its own state.
+type scenario struct {
+	name string
+	// newWorker prepares a worker (e.g. signs in for the refresh chain)
+	// and returns its request function.
+	newWorker func(ctx context.Context, b *bencher) (func(ctx context.Context) error, error)
+}
+
+func (a *app) benchCommand() *cobra.Command {
+	var f benchFlags
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load a running server over HTTP and report throughput and latency per scenario",
+		Long: `Scenarios: password, refresh, client_credentials, introspect, jwks, authcode.
+With --setup, bench first registers its user and clients in the configured
+database (the one the server uses), so it needs the server's --config/env.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.concurrency < 1 || f.duration <= 0 {
+				return fmt.Errorf("--concurrency must be ≥ 1 and --duration > 0")
+			}
+			if f.setup {
+				if err := a.benchSetup(cmd.Context(), f); err != nil {
+					return err
+				}
+			}
+			b := newBencher(f)
+			for _, name := range splitList(f.scenarios) {
+				sc, ok := scenarios[name]
+				if !ok {
+					return fmt.Errorf("--scenarios: unknown scenario %q", name)
+				}
+				res, err := b.run(cmd.Context(), sc)
+				if err != nil {
+					return fmt.Errorf("scenario %s: %w", name, err)
+				}
+				res.print(a.stdout)
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.url, "url", "http://127.0.0.1:8080", "the server's base URL")
+	fl.StringVar(&f.scenarios, "scenarios", "refresh,client_credentials,introspect,jwks,password", "comma-separated scenarios to run, in order")
+	fl.IntVarP(&f.concurrency, "concurrency", "c", 16, "concurrent workers (each with a keep-alive connection)")
+	fl.DurationVarP(&f.duration, "duration", "d", 10*time.Second, "how long each scenario runs")
+	fl.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured run before each scenario")
+	fl.BoolVar(&f.setup, "setup", false, "register the bench user and clients first")
+	fl.StringVar(&f.user, "user", "bench@example.com", "user for the password, refresh and authcode scenarios")
+	fl.StringVar(&f.password, "password", "bench-password-123", "that user's password")
+	fl.StringVar(&f.clientID, "client", "bench-mobile", "public client with the password and refresh_token grants")
+	fl.StringVar(&f.confID, "confidential-client", "bench-service", "confidential client with client_credentials (also introspects)")
+	fl.StringVar(&f.confSecret, "confidential-secret", "bench-service-secret-0123456789abcdef", "its secret")
+	fl.StringVar(&f.codeClient, "code-client", "bench-web", "public, first-party client with authorization_code")
+	fl.StringVar(&f.codeRedirectURI, "code-redirect-uri", "http://127.0.0.1/bench/callback", "its redirect URI")
+	return cmd
+}
+
+// bencher holds what the scenarios share.
+type bencher struct {
+	f      benchFlags
+	client *http.Client
+}
+
+func newBencher(f benchFlags) *bencher {
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
+	return &bencher{f: f, client: &http.Client{Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// result is one scenario's figures.
+type result struct {
+	Scenario    string  `json:"scenario"`
+	Concurrency int     `json:"concurrency"`
+	Requests    int     `json:"requests"`
+	Errors      int     `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+	RPS         float64 `json:"rps"`
+	P50ms       float64 `json:"p50_ms"`
+	P90ms       float64 `json:"p90_ms"`
+	P99ms       float64 `json:"p99_ms"`
+	MaxMs       float64 `json:"max_ms"`
+	FirstError  string  `json:"first_error,omitempty"`
+}
+
+func (r result) print(w interface{ Write([]byte) (int, error) }) {
+	fmt.Fprintf(w, "%-18s c=%-3d %8.0f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  errors %d/%d\n",
+		r.Scenario, r.Concurrency, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.Requests)
+	if r.FirstError != "" {
+		fmt.Fprintf(w, "%-18s first error: %s\n", "", r.FirstError)
+	}
+	line, _ := json.Marshal(r)
+	fmt.Fprintf(w, "%s\n", line)
+}
+
+// run prepares the workers, warms up, then measures for the duration.
+func (b *bencher) run(ctx context.Context, sc scenario) (result, error) {
+	workers := make([]func(context.Context) error, b.f.concurrency)
+	for i := range workers {
+		w, err := sc.newWorker(ctx, b)
+		if err != nil {
+			return result{}, fmt.Errorf("prepare worker: %w", err)
+		}
+		workers[i] = w
+	}
+	if b.f.warmup > 0 {
+		b.phase(ctx, workers, b.f.warmup)
+	}
+	lat, errs, firstErr, took := b.phase(ctx, workers, b.f.duration)
+	res := result{Scenario: sc.name, Concurrency: b.f.concurrency, Requests: len(lat) + errs, Errors: errs, Seconds: took.Seconds()}
+	if firstErr != nil {
+		res.FirstError = firstErr.Error()
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+		res.P50ms, res.P90ms, res.P99ms, res.MaxMs = q(0.50), q(0.90), q(0.99), q(1)
+		res.RPS = float64(len(lat)) / took.Seconds()
+	}
+	return res, nil
+}
+
+func (b *bencher) phase(ctx context.Context, workers []func(context.Context) error, d time.Duration) (lat []time.Duration, errs int, firstErr error, took time.Duration) {
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	start := time.Now()
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			myErrs := 0
+			var myFirst error
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				err := w(ctx)
+				if ctx.Err() != nil {
+					break // cut off by the deadline: neither success nor error
+				}
+				if err != nil {
+					myErrs++
+					if myFirst == nil {
+						myFirst = err
+					}
+					continue
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			errs += myErrs
+			if firstErr == nil {
+				firstErr = myFirst
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return lat, errs, firstErr, time.Since(start)
+}
+
+func trimURL(u string) string { return strings.TrimRight(u, "/") }

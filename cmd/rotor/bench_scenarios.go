@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"rotor/storage"
+)
+
+var scenarios = map[string]scenario{
+	"password":           {"password", passwordWorker},
+	"refresh":            {"refresh", refreshWorker},
+	"client_credentials": {"client_credentials", clientCredentialsWorker},
+	"introspect":         {"introspect", introspectWorker},
+	"jwks":               {"jwks", jwksWorker},
+	"authcode":           {"authcode", authcodeWorker},
+}
+
+// benchSetup registers the bench user and clients in the server's database.
+func (a *app) benchSetup(ctx context.Context, f benchFlags) error {
+	e, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	if _, err := e.store.CreateUser(ctx, f.user, f.password); err != nil && !errors.Is(err, storage.ErrConflict) {
+		return err
+	}
+	hash, err := storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(f.confSecret))
+	if err != nil {
+		return err
+	}
+	for _, c := range []storage.NewClient{
+		{ID: f.clientID, Public: true, FirstParty: true, TokenEndpointAuthMethod: "none",
+			GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"offline_access"}, Audience: []string{"bench-api"}},
+		{ID: f.confID, SecretHash: hash, TokenEndpointAuthMethod: "client_secret_basic",
+			GrantTypes: []string{"client_credentials"}, Audience: []string{"bench-api"}},
+		{ID: f.codeClient, Public: true, FirstParty: true, TokenEndpointAuthMethod: "none",
+			GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+			RedirectURIs: []string{f.codeRedirectURI}, Scopes: []string{"openid", "offline_access"}, Audience: []string{"bench-api"}},
+	} {
+		if err := e.store.EnsureClient(ctx, c); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(a.stdout, "bench user %s and clients %s, %s, %s are ready\n", f.user, f.clientID, f.confID, f.codeClient)
+	return nil
+}
+
+// post sends a form and decodes a JSON answer; any status but 200 is an error.
+func (b *bencher) post(ctx context.Context, path string, form url.Values, basic bool) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, trimURL(b.f.url)+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic {
+		req.SetBasicAuth(url.QueryEscape(b.f.confID), url.QueryEscape(b.f.confSecret))
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: status %d: %.200s", path, resp.StatusCode, body)
+	}
+	var out map[string]any
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &out); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	return out, nil
+}
+
+func (b *bencher) passwordGrant(ctx context.Context) (map[string]any, error) {
+	return b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {b.f.clientID},
+		"username": {b.f.user}, "password": {b.f.password}}, false)
+}
+
+func passwordWorker(_ context.Context, b *bencher) (func(context.Context) error, error) {
+	return func(ctx context.Context) error {
+		_, err := b.passwordGrant(ctx)
+		return err
+	}, nil
+}
+
+// refreshWorker holds its own family and always refreshes with the newest
+// token; a rejected fresh token is an error (then it signs in again).
+func refreshWorker(ctx context.Context, b *bencher) (func(context.Context) error, error) {
+	tok, err := b.passwordGrant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rt, _ := tok["refresh_token"].(string)
+	return func(ctx context.Context) error {
+		out, err := b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {b.f.clientID}, "refresh_token": {rt}}, false)
+		if err != nil {
+			if again, lerr := b.passwordGrant(context.WithoutCancel(ctx)); lerr == nil {
+				rt, _ = again["refresh_token"].(string)
+			}
+			return err
+		}
+		rt, _ = out["refresh_token"].(string)
+		return nil
+	}, nil
+}
+
+func clientCredentialsWorker(_ context.Context, b *bencher) (func(context.Context) error, error) {
+	return func(ctx context.Context) error {
+		_, err := b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true)
+		return err
+	}, nil
+}
+
+func introspectWorker(ctx context.Context, b *bencher) (func(context.Context) error, error) {
+	tok, err := b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true)
+	if err != nil {
+		return nil, err
+	}
+	at, _ := tok["access_token"].(string)
+	return func(ctx context.Context) error {
+		out, err := b.post(ctx, "/oauth2/introspect", url.Values{"token": {at}}, true)
+		if err == nil && out["active"] != true {
+			err = errors.New("introspection: token reported inactive")
+		}
+		return err
+	}, nil
+}
+
+func jwksWorker(_ context.Context, b *bencher) (func(context.Context) error, error) {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, trimURL(b.f.url)+"/.well-known/jwks.json", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := b.client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("jwks: status %d", resp.StatusCode)
+		}
+		return nil
+	}, nil
+}
+
+var (
+	hiddenInput = regexp.MustCompile(`name="(csrf_token|authorize_query)" value="([^"]*)"`)
+	codeParam   = regexp.MustCompile(`[?&]code=([^&]+)`)
+)
+
+// authcodeWorker does the whole browser round trip each time: authorize,
+// the login form (with its CSRF token), the redirect with the code, and
+// the PKCE code exchange. A fresh cookie jar each time: a new login.
+func authcodeWorker(_ context.Context, b *bencher) (func(context.Context) error, error) {
+	return func(ctx context.Context) error {
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Transport: b.client.Transport, Jar: jar, Timeout: b.client.Timeout, CheckRedirect: b.client.CheckRedirect}
+		verifier := randomVerifier()
+		sum := sha256.Sum256([]byte(verifier))
+		q := url.Values{"response_type": {"code"}, "client_id": {b.f.codeClient}, "redirect_uri": {b.f.codeRedirectURI},
+			"scope": {"openid"}, "state": {"bench-state-0123"}, "code_challenge_method": {"S256"},
+			"code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}}
+		base := trimURL(b.f.url)
+		page, _, err := fetch(ctx, c, http.MethodGet, base+"/oauth2/authorize?"+q.Encode(), nil)
+		if err != nil {
+			return err
+		}
+		form := url.Values{"username": {b.f.user}, "password": {b.f.password}}
+		for _, m := range hiddenInput.FindAllStringSubmatch(page, -1) {
+			form.Set(m[1], html.UnescapeString(m[2]))
+		}
+		_, loc, err := fetch(ctx, c, http.MethodPost, base+"/login", form)
+		if err != nil {
+			return err
+		}
+		_, loc, err = fetch(ctx, c, http.MethodGet, base+loc, nil)
+		if err != nil {
+			return err
+		}
+		m := codeParam.FindStringSubmatch(loc)
+		if m == nil {
+			return fmt.Errorf("authcode: no code in redirect %.100q", loc)
+		}
+		code, _ := url.QueryUnescape(m[1])
+		_, err = b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"authorization_code"}, "client_id": {b.f.codeClient},
+			"code": {code}, "redirect_uri": {b.f.codeRedirectURI}, "code_verifier": {verifier}}, false)
+		return err
+	}, nil
+}
+
+// fetch returns the body (200) or the Location (303).
+func fetch(ctx context.Context, c *http.Client, method, u string, form url.Values) (string, string, error) {
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return "", "", err
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return string(b), "", nil
+	case http.StatusSeeOther, http.StatusFound:
+		return "", resp.Header.Get("Location"), nil
+	}
+	return "", "", fmt.Errorf("%s %s: status %d", method, u, resp.StatusCode)
+}
+
+func randomVerifier() string {
+	b := make([]byte, 32)
+	_, _ = io.ReadFull(randReader, b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
