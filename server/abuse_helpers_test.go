@@ -262,8 +262,9 @@ type signInResult struct {
 	RetryAfter string
 	// Error is the OAuth error code (password grant) or the login page's
 	// error message (login form).
-	Error string
-	Raw   string
+	Error    string
+	Location string
+	Raw      string
 }
 
 // signInSurface is one way to try a password: the password grant or the
@@ -342,7 +343,7 @@ func tryLoginForm(t *testing.T, h *harness, client *http.Client, email, password
 		req.Header[k] = vs
 	}
 	r = h.sendWith(client, req)
-	res := signInResult{Status: r.Status, RetryAfter: r.Header.Get("Retry-After"), Raw: string(r.Raw)}
+	res := signInResult{Status: r.Status, RetryAfter: r.Header.Get("Retry-After"), Location: r.Header.Get("Location"), Raw: string(r.Raw)}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
 		res.Error = textOf(t, string(r.Raw), byClass("p", "error"))
 	}

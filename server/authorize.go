@@ -59,6 +59,16 @@ func (s *Server) authorize(c echo.Context) error {
 // parseAuthorizeRequest lets fosite validate the request; on failure it has
 // already answered (error page or error redirect) and reports false.
 func (s *Server) parseAuthorizeRequest(c echo.Context, r *http.Request) (fosite.AuthorizeRequester, bool) {
+	// RFC 6749 §3.1: no parameter may repeat. fosite would take the first
+	// value where a proxy in front may act on another; and the repeated
+	// one may be the redirect URI, so the answer is an error page.
+	for k, vs := range r.URL.Query() {
+		if len(vs) > 1 {
+			_ = s.renderError(c, http.StatusBadRequest, "Invalid request",
+				"The parameter '"+truncate(k, 64)+"' is repeated.", "invalid_request")
+			return nil, false
+		}
+	}
 	// fosite accepts loopback redirect URIs on any port (RFC 8252 §7.3);
 	// Rotor matches every redirect URI exactly, as registered.
 	if uri := r.URL.Query().Get("redirect_uri"); uri != "" {

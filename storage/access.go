@@ -13,7 +13,13 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	if err := s.writer(ctx).Create(&accessTokenRow{row}).Error; err != nil {
+	if s.hot != nil {
+		_, err = s.exec(ctx, s.hot.insertAccess, row.Signature, row.RequestID, row.ClientID, row.Subject,
+			true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data)
+	} else {
+		err = s.writer(ctx).Create(&accessTokenRow{row}).Error
+	}
+	if err != nil {
 		return fmt.Errorf("create access token: %w", mapErr(err))
 	}
 	return nil

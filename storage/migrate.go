@@ -44,7 +44,10 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 		applied, err = s.migrate(ctx)
 		return err
 	})
-	return applied, err
+	if err != nil {
+		return applied, err
+	}
+	return applied, s.prepare(ctx)
 }
 
 func (s *Store) migrate(ctx context.Context) ([]int, error) {

@@ -8,7 +8,6 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // refreshView is a refresh token row joined with its family.
@@ -95,7 +94,7 @@ func (s *Store) graceAllows(db *gorm.DB, v refreshView) (bool, error) {
 		return false, nil
 	}
 	var live int64
-	err := db.Model(&refreshTokenRow{}).Where("parent_signature = ? AND active = ?", v.Signature, true).Count(&live).Error
+	err := db.Model(&refreshTokenRow{}).Where("request_id = ? AND parent_signature = ? AND active = ?", v.RequestID, v.Signature, true).Count(&live).Error
 	if err != nil {
 		return false, fmt.Errorf("find successor: %w", mapErr(err))
 	}
@@ -110,21 +109,17 @@ func (s *Store) graceAllows(db *gorm.DB, v refreshView) (bool, error) {
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	db := s.writer(ctx)
 	now := s.now().UTC()
-	res := db.Model(&refreshTokenRow{}).
-		Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
-		Updates(map[string]any{"active": false, "rotated_at": now})
-	if res.Error != nil {
-		return fmt.Errorf("rotate refresh token of %s: %w", requestID, mapErr(res.Error))
+	res, err := s.exec(ctx, s.hot.rotateRefresh, false, now, signature, requestID, true)
+	if err != nil {
+		return fmt.Errorf("rotate refresh token of %s: %w", requestID, mapErr(err))
 	}
 	st := stateFrom(ctx)
-	if res.RowsAffected == 1 {
+	if n, _ := res.RowsAffected(); n == 1 {
 		if st != nil {
 			st.rotatedParent = signature
 		}
 		// The access token issued with the parent retires with it.
-		err := db.Exec(`UPDATE access_tokens SET active = ? WHERE signature =
-			(SELECT access_signature FROM refresh_tokens WHERE signature = ?)`, false, signature).Error
-		if err != nil {
+		if _, err := s.exec(ctx, s.hot.retirePairedAccess, false, signature); err != nil {
 			return fmt.Errorf("retire access token of %s: %w", requestID, mapErr(err))
 		}
 		return nil
@@ -171,14 +166,18 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		SessionID:       sessionID(req.GetSession()),
 	}
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
-		err := tx.Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "id"}},
-			DoUpdates: clause.AssignmentColumns([]string{"last_refreshed_at"}),
-		}).Create(&family).Error
+		ctx := ctx
+		if stateFrom(ctx) == nil {
+			ctx = context.WithValue(ctx, txKey{}, &txState{tx: tx})
+		}
+		_, err := s.exec(ctx, s.hot.upsertFamily, family.ID, family.ClientID, family.Subject,
+			family.CreatedAt, family.LastRefreshedAt, family.ExpiresAt, family.SessionID)
 		if err != nil {
 			return err
 		}
-		return tx.Create(&refreshTokenRow{Row: row, ParentSignature: parent, AccessSignature: accessSignature}).Error
+		_, err = s.exec(ctx, s.hot.insertRefresh, row.Signature, row.RequestID, row.ClientID, row.Subject,
+			true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data, parent, accessSignature)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("create refresh token in %s: %w", req.GetID(), mapErr(err))

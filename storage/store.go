@@ -74,6 +74,7 @@ type Store struct {
 	newSession  func() fosite.Session
 	path        string
 	postgres    bool
+	hot         *hotStatements
 
 	clientMu    sync.RWMutex
 	clientCache map[string]cachedClient
@@ -109,6 +110,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.opts.SessionMaxTTL = 30 * 24 * time.Hour
 	}
 	return s, nil
+}
+
+// Prepare readies the hot-path statements; it runs after Migrate, when the
+// tables exist.
+func (s *Store) prepare(ctx context.Context) error {
+	if s.hot != nil {
+		return nil
+	}
+	return s.prepareHot(ctx)
 }
 
 // gormConfig is shared by both databases.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -50,21 +51,22 @@ func TestKeysRotateAndList(t *testing.T) {
 	environ, _ := testEnv(t)
 	mustCLI(t, environ, "", "migrate")
 	tests := []struct {
-		name        string
-		args        []string
-		wantErr     string         // substring of the one-line error
-		wantStates  map[string]int // state -> count in the list printed afterwards
-		wantRetired int
+		name       string
+		args       []string
+		wantErr    string         // substring of the one-line error
+		wantStates map[string]int // state -> count in the list printed afterwards
+		unchanged  bool           // the same keys as the previous step
 	}{
 		{name: "list on a fresh database", args: []string{"keys", "list"},
 			wantStates: map[string]int{"current": 2, "next": 2}},
 		{name: "list again creates nothing", args: []string{"keys", "list"},
-			wantStates: map[string]int{"current": 2, "next": 2}},
+			wantStates: map[string]int{"current": 2, "next": 2}, unchanged: true},
 		{name: "rotate refuses a next key published too recently", args: []string{"keys", "rotate"},
-			wantErr: "published", wantStates: map[string]int{"current": 2, "next": 2}},
+			wantErr: "published", wantStates: map[string]int{"current": 2, "next": 2}, unchanged: true},
 		{name: "rotate --force", args: []string{"keys", "rotate", "--force"},
 			wantStates: map[string]int{"current": 2, "next": 2, "retired": 2}},
 	}
+	var previous []keyRow
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := runCLI(t, environ, "", tt.args...)
@@ -85,6 +87,10 @@ func TestKeysRotateAndList(t *testing.T) {
 				out = mustCLI(t, environ, "", "keys", "list").stdout
 			}
 			rows := parseKeyList(t, keyListOutput(out))
+			if tt.unchanged && !slices.Equal(rows, previous) {
+				t.Errorf("key set changed:\nbefore %v\nafter  %v", previous, rows)
+			}
+			previous = rows
 			total := 0
 			for _, n := range tt.wantStates {
 				total += n

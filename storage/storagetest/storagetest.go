@@ -259,13 +259,22 @@ func RunTests(t *testing.T, newStore NewStoreFunc) {
 		{name: "GC", run: testGC},
 		{name: "MigrateIdempotent", run: testMigrate},
 	}
+	// Every case has a database of its own, so they run in parallel
+	// (creating a PostgreSQL database is the slow part).
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			tt.run(t, setup(t, newStore, tt.opts))
 		})
 	}
-	t.Run("RefreshReuse", func(t *testing.T) { testRefreshReuse(t, newStore) })
-	t.Run("AbsoluteLifetime", func(t *testing.T) { testAbsoluteLifetime(t, newStore) })
+	t.Run("RefreshReuse", func(t *testing.T) {
+		t.Parallel()
+		testRefreshReuse(t, newStore)
+	})
+	t.Run("AbsoluteLifetime", func(t *testing.T) {
+		t.Parallel()
+		testAbsoluteLifetime(t, newStore)
+	})
 }
 
 func testAccessTokens(t *testing.T, f *fixture) {
@@ -446,6 +455,7 @@ func testRefreshReuse(t *testing.T, newStore NewStoreFunc) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := setup(t, newStore, storage.Options{RefreshReuseGrace: tt.grace})
 			ctx := context.Background()
 			r := f.request("fam-reuse", subject)
@@ -684,6 +694,7 @@ func testAbsoluteLifetime(t *testing.T, newStore NewStoreFunc) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			f := setup(t, newStore, storage.Options{SessionMaxTTL: time.Hour})
 			t0 := f.clock.Now()
 			r := f.request("fam-abs", subject)

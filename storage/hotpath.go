@@ -1,0 +1,97 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The statements of a refresh, the hot path, bypass gorm's statement
+// building and run as prepared statements: a refresh is a handful of
+// single-row writes in one transaction, and building and preparing each
+// one anew cost more than executing it.
+const (
+	qRotateRefresh = `UPDATE refresh_tokens SET active = ?, rotated_at = ?
+		WHERE signature = ? AND request_id = ? AND active = ?`
+	qRetirePairedAccess = `UPDATE access_tokens SET active = ? WHERE signature =
+		(SELECT access_signature FROM refresh_tokens WHERE signature = ?)`
+	qInsertAccess = `INSERT INTO access_tokens
+		(signature, request_id, client_id, subject, active, requested_at, expires_at, data)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	qUpsertFamily = `INSERT INTO token_families
+		(id, client_id, subject, created_at, last_refreshed_at, expires_at, revoked_reason, session_id)
+		VALUES (?, ?, ?, ?, ?, ?, '', ?)
+		ON CONFLICT (id) DO UPDATE SET last_refreshed_at = excluded.last_refreshed_at`
+	qInsertRefresh = `INSERT INTO refresh_tokens
+		(signature, request_id, client_id, subject, active, requested_at, expires_at, data,
+		 parent_signature, access_signature)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// hotStatements are prepared once on the write pool.
+type hotStatements struct {
+	rotateRefresh, retirePairedAccess, insertAccess, upsertFamily, insertRefresh *sql.Stmt
+}
+
+func (s *Store) prepareHot(ctx context.Context) error {
+	db, err := s.write.DB()
+	if err != nil {
+		return err
+	}
+	prep := func(q string) (*sql.Stmt, error) {
+		if s.postgres {
+			q = dollarPlaceholders(q)
+		}
+		st, err := db.PrepareContext(ctx, q)
+		if err != nil {
+			return nil, fmt.Errorf("prepare %q: %w", strings.Fields(q)[0:3], mapErr(err))
+		}
+		return st, nil
+	}
+	h := &hotStatements{}
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{
+		{&h.rotateRefresh, qRotateRefresh}, {&h.retirePairedAccess, qRetirePairedAccess},
+		{&h.insertAccess, qInsertAccess}, {&h.upsertFamily, qUpsertFamily}, {&h.insertRefresh, qInsertRefresh},
+	} {
+		if *p.dst, err = prep(p.q); err != nil {
+			return err
+		}
+	}
+	s.hot = h
+	return nil
+}
+
+// dollarPlaceholders rewrites ? to PostgreSQL's $1, $2, … (the hot
+// statements contain no literal question marks).
+func dollarPlaceholders(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// exec runs a prepared hot statement in ctx's transaction, or on its own.
+func (s *Store) exec(ctx context.Context, st *sql.Stmt, args ...any) (sql.Result, error) {
+	if ts := stateFrom(ctx); ts != nil {
+		if tx, ok := ts.tx.Statement.ConnPool.(*sql.Tx); ok {
+			return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		}
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// utc normalises times so that SQLite's text timestamps compare correctly.
+func utc(t time.Time) time.Time { return t.UTC() }
