@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -182,7 +183,7 @@ func (a *abuseHarness) newServer(tb testing.TB, store *storage.Store) *server.Se
 		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
 		SecretHasher:   abuseSecretHasher(),
 		Throttle:       a.cfg.throttle,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:         abuseLogger(),
 		Now:            a.srvClock.Now,
 	}
 	if a.cfg.bff {
@@ -390,4 +391,12 @@ func (h *harness) auditEvents() []storage.AuditEvent {
 		h.t.Fatalf("audit events: %v", err)
 	}
 	return ev
+}
+
+// abuseLogger discards the server's log unless ROTOR_TEST_LOG is set.
+func abuseLogger() *slog.Logger {
+	if os.Getenv("ROTOR_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }

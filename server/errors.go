@@ -33,6 +33,9 @@ func oauthError(err error) *fosite.RFC6749Error {
 func (s *Server) writeOAuthError(c echo.Context, err error) error {
 	rfc := oauthError(err)
 	s.logError(c, rfc, err)
+	if rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField {
+		s.metrics.dbErrors.Inc()
+	}
 	h := c.Response().Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Set("Cache-Control", "no-store")

@@ -8,12 +8,16 @@ import (
 // metrics are Rotor's Prometheus series, in a registry of the server's own
 // so that two servers in one process (tests) don't collide.
 type metrics struct {
-	registry       *prometheus.Registry
-	tokensIssued   *prometheus.CounterVec
-	refreshes      prometheus.Counter
-	bffRefreshes   prometheus.Counter
-	reuseDetection prometheus.Counter
-	throttled      prometheus.Counter
+	registry        *prometheus.Registry
+	tokensIssued    *prometheus.CounterVec
+	refreshes       prometheus.Counter
+	bffRefreshes    prometheus.Counter
+	reuseDetection  prometheus.Counter
+	throttled       prometheus.Counter
+	requests        *prometheus.CounterVec
+	latency         *prometheus.HistogramVec
+	familiesRevoked *prometheus.CounterVec
+	dbErrors        prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -39,8 +43,26 @@ func newMetrics() *metrics {
 			Name: "rotor_signin_throttled_total",
 			Help: "Sign-ins refused because of too many recent failures.",
 		}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rotor_http_requests_total",
+			Help: "HTTP requests by route, method, grant type (token endpoint) and status code.",
+		}, []string{"route", "method", "grant_type", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "rotor_http_request_duration_seconds",
+			Help:    "HTTP request latency by route and grant type (token endpoint).",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route", "grant_type"}),
+		familiesRevoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rotor_token_families_revoked_total",
+			Help: "Token families revoked, by reason (refresh_token_reuse, revocation_endpoint, logout, admin_revoked, ...).",
+		}, []string{"reason"}),
+		dbErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rotor_database_errors_total",
+			Help: "Requests answered 503 because the database was busy, locked or unreachable.",
+		}),
 	}
 	m.registry.MustRegister(m.tokensIssued, m.refreshes, m.bffRefreshes, m.reuseDetection, m.throttled,
+		m.requests, m.latency, m.familiesRevoked, m.dbErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -17,6 +19,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"rotor/storage"
 	"rotor/templates"
 )
 
@@ -198,8 +201,9 @@ func (s *Server) routes() {
 // Handler returns the HTTP handler.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// accessLog writes one structured line per request; it logs the route
-// pattern, never the query or body, which may carry tokens.
+// accessLog writes one structured line per request and records the
+// request metrics. It logs the route pattern and the client id, never the
+// query or the body, which may carry tokens.
 func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
@@ -207,14 +211,44 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err)
 		}
-		s.log.Info("request",
-			"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-			"method", c.Request().Method,
-			"route", c.Path(),
-			"status", c.Response().Status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000,
-		)
+		took := time.Since(start)
+		r := c.Request()
+		route, grant := c.Path(), ""
+		if route == pathToken {
+			grant = r.PostForm.Get("grant_type")
+			if !servesGrant(grant) {
+				grant = "other" // bounded label values
+			}
+		}
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Response().Status
+		s.metrics.requests.WithLabelValues(route, r.Method, grant, strconv.Itoa(status)).Inc()
+		s.metrics.latency.WithLabelValues(route, grant).Observe(took.Seconds())
+		if s.log.Enabled(r.Context(), slog.LevelInfo) {
+			attrs := []any{
+				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+				"method", r.Method, "route", route, "status", status,
+				"duration_ms", float64(took.Microseconds()) / 1000,
+			}
+			if strings.HasPrefix(route, "/oauth2/") {
+				attrs = append(attrs, "client_id", truncate(requestClientID(r), 255))
+			}
+			if grant != "" {
+				attrs = append(attrs, "grant_type", grant)
+			}
+			s.log.Info("request", attrs...)
+		}
 		return nil
+	}
+}
+
+// ObserveAudit counts audit events that have their own metric; the CLI
+// hands every event the store records to it.
+func (s *Server) ObserveAudit(e storage.AuditEvent) {
+	if e.Type == "family_revoked" {
+		s.metrics.familiesRevoked.WithLabelValues(e.Detail).Inc()
 	}
 }
 

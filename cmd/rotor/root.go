@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
@@ -79,10 +80,12 @@ func (a *app) logger(cfg configs.Config) *slog.Logger {
 
 // env is an opened configuration: store migrated, system secret resolved.
 type env struct {
-	cfg    configs.Config
-	log    *slog.Logger
-	store  *storage.Store
-	secret []byte
+	// auditObserver receives every audit event once the server runs.
+	auditObserver *atomic.Pointer[func(storage.AuditEvent)]
+	cfg           configs.Config
+	log           *slog.Logger
+	store         *storage.Store
+	secret        []byte
 }
 
 // open loads the configuration, opens and migrates the database and
@@ -93,6 +96,7 @@ func (a *app) open(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	log := a.logger(cfg)
+	var observers atomic.Pointer[func(storage.AuditEvent)]
 	store, err := storage.Open(ctx, cfg.Database.DSN, storage.Options{
 		BusyTimeout:       cfg.Database.BusyTimeout,
 		MaxReadConns:      cfg.Database.MaxOpenConns,
@@ -100,7 +104,7 @@ func (a *app) open(ctx context.Context) (*env, error) {
 		RefreshReuseGrace: cfg.Tokens.RefreshReuseGrace,
 		SessionMaxTTL:     cfg.Tokens.SessionMaxTTL,
 		Hasher:            storage.DefaultPasswordHasher().Bound(cfg.Security.HashConcurrency, cfg.Security.HashWait),
-		OnAudit:           auditLogger(log),
+		OnAudit:           auditHook(log, &observers),
 	})
 	if err != nil {
 		return nil, err
@@ -124,7 +128,7 @@ func (a *app) open(ctx context.Context) (*env, error) {
 		store.Close()
 		return nil, err
 	}
-	return &env{cfg: cfg, log: log, store: store, secret: secret}, nil
+	return &env{cfg: cfg, log: log, store: store, secret: secret, auditObserver: &observers}, nil
 }
 
 // secretFileName holds the generated system secret of a local setup.
@@ -210,11 +214,15 @@ func splitList(s string) []string {
 	return out
 }
 
-// auditLogger writes each audit event as one structured log line; the
-// events carry no token or secret.
-func auditLogger(log *slog.Logger) func(storage.AuditEvent) {
+// auditHook writes each audit event as one structured log line (the
+// events carry no token or secret) and hands it to the observer the server
+// registers for its metrics.
+func auditHook(log *slog.Logger, observer *atomic.Pointer[func(storage.AuditEvent)]) func(storage.AuditEvent) {
 	return func(e storage.AuditEvent) {
 		log.Info("audit", "event", e.Type, "sub", e.Subject, "email", e.Email, "client_id", e.ClientID,
 			"family_id", e.FamilyID, "ip", e.IP, "user_agent", e.UserAgent, "detail", e.Detail)
+		if f := observer.Load(); f != nil {
+			(*f)(e)
+		}
 	}
 }

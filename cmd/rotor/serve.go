@@ -81,6 +81,8 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("listen on %s: %w", e.cfg.HTTP.Addr, err)
 			}
+			observe := srv.ObserveAudit
+			e.auditObserver.Store(&observe)
 			go maintainKeys(ctx, e, keySet)
 			if e.cfg.Metrics.Addr != "" {
 				if err := serveMetrics(ctx, e, srv.MetricsHandler()); err != nil {
