@@ -217,6 +217,10 @@ func (a *abuseHarness) replica(t *testing.T) *harness {
 		t.Fatalf("open replica store: %v", err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
+	// As `rotor serve` does on start (a no-op on a current schema).
+	if _, err := store.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate replica store: %v", err)
+	}
 	ts := httptest.NewServer(a.newServer(t, store).Handler())
 	t.Cleanup(ts.Close)
 	r := *a.harness

@@ -148,7 +148,9 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 			base.AuthorizeEndpointHandlers.Append(h)
 		}
 		if h, ok := res.(fosite.TokenEndpointHandler); ok {
-			base.TokenEndpointHandlers.Append(h)
+			// Appended directly: fosite's Append drops handlers of a type it
+			// already holds, and every wrapped handler is a quietHandler.
+			base.TokenEndpointHandlers = append(base.TokenEndpointHandlers, quietHandler{h})
 		}
 		if h, ok := res.(*rotatingRefreshGrant); ok {
 			h.reused = m.reuseDetection

@@ -3,10 +3,13 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ory/fosite"
 )
 
 // The statements of a refresh, the hot path, bypass gorm's statement
@@ -34,6 +37,8 @@ const (
 // hotStatements are prepared once on the write pool.
 type hotStatements struct {
 	rotateRefresh, retirePairedAccess, insertAccess, upsertFamily, insertRefresh *sql.Stmt
+	// refreshView is prepared on the read pool.
+	refreshView *sql.Stmt
 }
 
 func (s *Store) prepareHot(ctx context.Context) error {
@@ -63,8 +68,42 @@ func (s *Store) prepareHot(ctx context.Context) error {
 			return err
 		}
 	}
+	rdb, err := s.read.DB()
+	if err != nil {
+		return err
+	}
+	q := refreshViewQuery
+	if s.postgres {
+		q = dollarPlaceholders(q)
+	}
+	if h.refreshView, err = rdb.PrepareContext(ctx, q); err != nil {
+		return fmt.Errorf("prepare refresh view: %w", mapErr(err))
+	}
 	s.hot = h
 	return nil
+}
+
+// refreshViewPrepared is refreshView on the read pool, for the first look
+// at a presented refresh token (outside any transaction).
+func (s *Store) refreshViewPrepared(ctx context.Context, signature string) (refreshView, error) {
+	var v refreshView
+	var rotated, revoked, expires sql.NullTime
+	err := s.hot.refreshView.QueryRowContext(ctx, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &revoked, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
+	} else if err != nil {
+		return v, fmt.Errorf("get refresh token: %w", mapErr(err))
+	}
+	if rotated.Valid {
+		v.RotatedAt = &rotated.Time
+	}
+	if revoked.Valid {
+		v.FamilyRevokedAt = &revoked.Time
+	}
+	if expires.Valid {
+		v.FamilyExpiresAt = &expires.Time
+	}
+	return v, nil
 }
 
 // dollarPlaceholders rewrites ? to PostgreSQL's $1, $2, … (the hot

@@ -46,7 +46,13 @@ func (s *Store) refreshView(db *gorm.DB, signature string) (refreshView, error) 
 // lost gets the same successor again.
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	db := s.reader(ctx)
-	v, err := s.refreshView(db, signature)
+	var v refreshView
+	var err error
+	if stateFrom(ctx) == nil && s.hot != nil {
+		v, err = s.refreshViewPrepared(ctx, signature)
+	} else {
+		v, err = s.refreshView(db, signature)
+	}
 	if err != nil {
 		return nil, err
 	}
