@@ -21,7 +21,7 @@ func (m *memKeyStore) CreateSigningKey(_ context.Context, r keys.Record) error {
 	return nil
 }
 func (m *memKeyStore) UpdateSigningKey(context.Context, string, string, time.Time) error { return nil }
-func (m *memKeyStore) DeleteSigningKey(context.Context, string) error                     { return nil }
+func (m *memKeyStore) DeleteSigningKey(context.Context, string) error                    { return nil }
 
 func benchAccessStrategy(b *testing.B) *accessTokenStrategy {
 	sealer, err := keys.NewSealer([]byte("benchmark-system-secret-0123456789abcdef"))
