@@ -13,11 +13,10 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	if s.hot != nil {
-		_, err = s.exec(ctx, s.hot.insertAccess, row.Signature, row.RequestID, row.ClientID, row.Subject,
+	hot, err := s.statements(ctx)
+	if err == nil {
+		_, err = s.exec(ctx, hot.insertAccess, row.Signature, row.RequestID, row.ClientID, row.Subject,
 			true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data)
-	} else {
-		err = s.writer(ctx).Create(&accessTokenRow{row}).Error
 	}
 	if err != nil {
 		return fmt.Errorf("create access token: %w", mapErr(err))

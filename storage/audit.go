@@ -40,9 +40,13 @@ func (s *Store) recordAudit(db *gorm.DB, ctx context.Context, e AuditEvent) erro
 			e.IP, e.UserAgent = ai.ip, ai.userAgent
 		}
 	}
-	if len(e.UserAgent) > 512 {
-		e.UserAgent = e.UserAgent[:512]
-	}
+	// Values come from requests: cut them to the columns' sizes, which
+	// PostgreSQL enforces.
+	e.UserAgent = cut(e.UserAgent, 512)
+	e.Email = cut(e.Email, 320)
+	e.ClientID = cut(e.ClientID, 255)
+	e.Detail = cut(e.Detail, 512)
+	e.IP = cut(e.IP, 64)
 	if err := db.Create(&e).Error; err != nil {
 		return fmt.Errorf("record audit event: %w", mapErr(err))
 	}
@@ -78,4 +82,11 @@ func (s *Store) AuditEvents(ctx context.Context, subject, email string, limit in
 		out[i], out[j] = out[j], out[i]
 	}
 	return out, nil
+}
+
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

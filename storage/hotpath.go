@@ -87,8 +87,12 @@ func (s *Store) prepareHot(ctx context.Context) error {
 // at a presented refresh token (outside any transaction).
 func (s *Store) refreshViewPrepared(ctx context.Context, signature string) (refreshView, error) {
 	var v refreshView
+	hot, err := s.statements(ctx)
+	if err != nil {
+		return v, err
+	}
 	var rotated, revoked, expires sql.NullTime
-	err := s.hot.refreshView.QueryRowContext(ctx, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &revoked, &expires)
+	err = hot.refreshView.QueryRowContext(ctx, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &revoked, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
 	} else if err != nil {
@@ -120,6 +124,19 @@ func dollarPlaceholders(q string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// statements returns the prepared hot statements, preparing them on first
+// use for a store that was opened without Migrate.
+func (s *Store) statements(ctx context.Context) (*hotStatements, error) {
+	s.hotMu.Lock()
+	defer s.hotMu.Unlock()
+	if s.hot == nil {
+		if err := s.prepareHot(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.hot, nil
 }
 
 // exec runs a prepared hot statement in ctx's transaction, or on its own.

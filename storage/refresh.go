@@ -48,7 +48,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	db := s.reader(ctx)
 	var v refreshView
 	var err error
-	if stateFrom(ctx) == nil && s.hot != nil {
+	if stateFrom(ctx) == nil {
 		v, err = s.refreshViewPrepared(ctx, signature)
 	} else {
 		v, err = s.refreshView(db, signature)
@@ -115,7 +115,11 @@ func (s *Store) graceAllows(db *gorm.DB, v refreshView) (bool, error) {
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	db := s.writer(ctx)
 	now := s.now().UTC()
-	res, err := s.exec(ctx, s.hot.rotateRefresh, false, now, signature, requestID, true)
+	hot, err := s.statements(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := s.exec(ctx, hot.rotateRefresh, false, now, signature, requestID, true)
 	if err != nil {
 		return fmt.Errorf("rotate refresh token of %s: %w", requestID, mapErr(err))
 	}
@@ -125,7 +129,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 			st.rotatedParent = signature
 		}
 		// The access token issued with the parent retires with it.
-		if _, err := s.exec(ctx, s.hot.retirePairedAccess, false, signature); err != nil {
+		if _, err := s.exec(ctx, hot.retirePairedAccess, false, signature); err != nil {
 			return fmt.Errorf("retire access token of %s: %w", requestID, mapErr(err))
 		}
 		return nil
@@ -171,17 +175,21 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		ExpiresAt:       now.Add(s.opts.SessionMaxTTL),
 		SessionID:       sessionID(req.GetSession()),
 	}
+	hot, err := s.statements(ctx)
+	if err != nil {
+		return err
+	}
 	err = s.inTx(ctx, func(tx *gorm.DB) error {
 		ctx := ctx
 		if stateFrom(ctx) == nil {
 			ctx = context.WithValue(ctx, txKey{}, &txState{tx: tx})
 		}
-		_, err := s.exec(ctx, s.hot.upsertFamily, family.ID, family.ClientID, family.Subject,
+		_, err := s.exec(ctx, hot.upsertFamily, family.ID, family.ClientID, family.Subject,
 			family.CreatedAt, family.LastRefreshedAt, family.ExpiresAt, family.SessionID)
 		if err != nil {
 			return err
 		}
-		_, err = s.exec(ctx, s.hot.insertRefresh, row.Signature, row.RequestID, row.ClientID, row.Subject,
+		_, err = s.exec(ctx, hot.insertRefresh, row.Signature, row.RequestID, row.ClientID, row.Subject,
 			true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data, parent, accessSignature)
 		return err
 	})

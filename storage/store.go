@@ -75,6 +75,7 @@ type Store struct {
 	path        string
 	postgres    bool
 	hot         *hotStatements
+	hotMu       sync.Mutex
 
 	clientMu    sync.RWMutex
 	clientCache map[string]cachedClient
@@ -115,10 +116,8 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Prepare readies the hot-path statements; it runs after Migrate, when the
 // tables exist.
 func (s *Store) prepare(ctx context.Context) error {
-	if s.hot != nil {
-		return nil
-	}
-	return s.prepareHot(ctx)
+	_, err := s.statements(ctx)
+	return err
 }
 
 // gormConfig is shared by both databases.

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -42,9 +44,20 @@ func (p ThrottlePolicy) delay(n int) time.Duration {
 	return min(d, p.Max)
 }
 
+// throttleKey keeps keys within the column: a long one (an absurd
+// "username") is replaced by its hash.
+func throttleKey(key string) string {
+	if len(key) <= 200 {
+		return key
+	}
+	sum := sha256.Sum256([]byte(key))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
 // ThrottleWait returns how long the caller must still wait before key may
 // try again (0: go ahead).
 func (s *Store) ThrottleWait(ctx context.Context, key string) (time.Duration, error) {
+	key = throttleKey(key)
 	var row throttleRow
 	err := s.reader(ctx).Where("throttle_key = ?", key).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -60,6 +73,7 @@ func (s *Store) ThrottleWait(ctx context.Context, key string) (time.Duration, er
 
 // ThrottleFail records a failure for key and returns the wait it imposes.
 func (s *Store) ThrottleFail(ctx context.Context, key string, p ThrottlePolicy) (time.Duration, error) {
+	key = throttleKey(key)
 	now := s.now().UTC()
 	var wait time.Duration
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
@@ -85,6 +99,7 @@ func (s *Store) ThrottleFail(ctx context.Context, key string, p ThrottlePolicy) 
 
 // ThrottleReset forgets key's failures (after a successful sign-in).
 func (s *Store) ThrottleReset(ctx context.Context, key string) error {
+	key = throttleKey(key)
 	if err := s.writer(ctx).Where("throttle_key = ?", key).Delete(&throttleRow{}).Error; err != nil {
 		return fmt.Errorf("throttle reset: %w", mapErr(err))
 	}
