@@ -102,9 +102,20 @@ func (a *app) withKeys(ctx context.Context, fn func(*env, *keys.Manager) error) 
 		return err
 	}
 	defer e.store.Close()
-	sealer, err := keys.NewSealer(e.secret)
+	m, err := loadKeys(ctx, e)
 	if err != nil {
 		return err
+	}
+	return fn(e, m)
+}
+
+// loadKeys opens the signing keys, creating the missing ones. Replicas
+// starting together on an empty database must not each create their own:
+// under the lock the first creates them and the others load them.
+func loadKeys(ctx context.Context, e *env) (*keys.Manager, error) {
+	sealer, err := keys.NewSealer(e.secret)
+	if err != nil {
+		return nil, err
 	}
 	var m *keys.Manager
 	err = e.store.Locked(ctx, "signing-keys", func(ctx context.Context) error {
@@ -112,9 +123,9 @@ func (a *app) withKeys(ctx context.Context, fn func(*env, *keys.Manager) error) 
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("load signing keys: %w", err)
+		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
-	return fn(e, m)
+	return m, nil
 }
 
 func (a *app) printKeys(m *keys.Manager) error {

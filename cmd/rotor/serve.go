@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rotor/keys"
 	"rotor/server"
 	"rotor/storage"
 )
@@ -30,19 +29,9 @@ func (a *app) serveCommand() *cobra.Command {
 				return err
 			}
 			defer e.store.Close()
-			sealer, err := keys.NewSealer(e.secret)
+			keySet, err := loadKeys(ctx, e)
 			if err != nil {
 				return err
-			}
-			// Replicas starting together on an empty database must not each
-			// create their own signing keys: the first creates, the others load.
-			var keySet *keys.Manager
-			err = e.store.Locked(ctx, "signing-keys", func(ctx context.Context) error {
-				keySet, err = keys.NewManager(ctx, e.store, sealer, nil)
-				return err
-			})
-			if err != nil {
-				return fmt.Errorf("load signing keys: %w", err)
 			}
 			for _, kid := range keySet.Created() {
 				e.log.Info("signing key created", "kid", kid)
