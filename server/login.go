@@ -51,6 +51,7 @@ func (s *Server) postLogin(c echo.Context) error {
 		return s.renderLogin(c, http.StatusBadRequest, ar, username, wrongCredentials)
 	}
 	ctx := c.Request().Context()
+	defer s.lockSignIn(username, clientIP(c.Request()))()
 	wait, err := s.throttleWait(ctx, username, clientIP(c.Request()))
 	if err != nil {
 		return s.authorizeError(c, ar, err)

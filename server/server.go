@@ -77,6 +77,7 @@ type Server struct {
 	now             func() time.Time
 	metrics         *metrics
 	throttle        ThrottleOptions
+	signIn          stripes
 	jwksMaxAge      time.Duration
 	separateMetrics bool
 }

@@ -26,6 +26,7 @@ func (s *Server) token(c echo.Context) error {
 	form := c.Request().PostForm
 	password := form.Get("grant_type") == "password"
 	if password {
+		defer s.lockSignIn(form.Get("username"), clientIP(c.Request()))()
 		wait, err := s.throttleWait(ctx, form.Get("username"), clientIP(c.Request()))
 		if err != nil {
 			return s.writeOAuthError(c, err)
