@@ -195,10 +195,6 @@ func newKey(kid string, alg jose.SignatureAlgorithm, state string, createdAt tim
 	}
 }
 
-func hasCurrent(keys []*key, alg jose.SignatureAlgorithm) bool {
-	return slices.ContainsFunc(keys, func(k *key) bool { return k.alg == alg && k.state == StateCurrent })
-}
-
 // stateRank orders the JWKS current-first, because some clients naively
 // take the first key that matches.
 var stateRank = map[string]int{StateCurrent: 0, StateNext: 1, StateRetired: 2}

@@ -100,7 +100,7 @@ func TestJWKSPublicOnly(t *testing.T) {
 // verifyWithJWKS checks token the way an API would: parse, find the
 // header's kid in the JWKS, verify the signature with that key.
 func verifyWithJWKS(token string, set jose.JSONWebKeySet) ([]byte, error) {
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -648,13 +647,4 @@ func (h *harness) acJWKS(t *testing.T) jose.JSONWebKeySet {
 func atHash(accessToken string) string {
 	sum := sha256.Sum256([]byte(accessToken))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
-}
-
-// oauth2ErrorCode returns the RFC 6749 error code of an x/oauth2 error.
-func oauth2ErrorCode(err error) string {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		return re.ErrorCode
-	}
-	return ""
 }

@@ -140,7 +140,7 @@ func TestAccessTokenIsRFC9068JWT(t *testing.T) {
 		{name: "client_credentials", token: cc.Access, sub: serviceClient.ID, client: serviceClient.ID, scope: "read"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			jws, err := jose.ParseSigned(tc.token, []jose.SignatureAlgorithm{jose.ES256})
+			jws, err := jose.ParseSignedCompact(tc.token, []jose.SignatureAlgorithm{jose.ES256})
 			if err != nil {
 				t.Fatalf("parse as ES256 JWS: %v", err)
 			}
@@ -195,7 +195,7 @@ func TestRefreshTokenIsOpaque(t *testing.T) {
 		if strings.Count(tk.Refresh, ".") != 1 || !strings.HasPrefix(tk.Refresh, "ory_rt_") {
 			t.Errorf("refresh token %d is not opaque ory_rt_<key>.<sig>", i)
 		}
-		if _, err := jose.ParseSigned(tk.Refresh, []jose.SignatureAlgorithm{jose.ES256, jose.RS256}); err == nil {
+		if _, err := jose.ParseSignedCompact(tk.Refresh, []jose.SignatureAlgorithm{jose.ES256, jose.RS256}); err == nil {
 			t.Errorf("refresh token %d parses as a JWS", i)
 		}
 		if seen[tk.Refresh] {

@@ -132,7 +132,8 @@ func (b *bencher) run(ctx context.Context, sc scenario) (result, error) {
 	if b.f.warmup > 0 {
 		b.phase(ctx, workers, b.f.warmup)
 	}
-	lat, errs, firstErr, took := b.phase(ctx, workers, b.f.duration)
+	p := b.phase(ctx, workers, b.f.duration)
+	lat, errs, firstErr, took := p.lat, p.errs, p.firstErr, p.took
 	res := result{Scenario: sc.name, Concurrency: b.f.concurrency, Requests: len(lat) + errs, Errors: errs, Seconds: took.Seconds()}
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()
@@ -146,7 +147,18 @@ func (b *bencher) run(ctx context.Context, sc scenario) (result, error) {
 	return res, nil
 }
 
-func (b *bencher) phase(ctx context.Context, workers []func(context.Context) error, d time.Duration) (lat []time.Duration, errs int, firstErr error, took time.Duration) {
+// phaseResult is what one timed phase of a scenario observed.
+type phaseResult struct {
+	lat      []time.Duration
+	errs     int
+	firstErr error
+	took     time.Duration
+}
+
+func (b *bencher) phase(ctx context.Context, workers []func(context.Context) error, d time.Duration) phaseResult {
+	var lat []time.Duration
+	var errs int
+	var firstErr error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ctx, cancel := context.WithTimeout(ctx, d)
@@ -184,7 +196,7 @@ func (b *bencher) phase(ctx context.Context, workers []func(context.Context) err
 		}()
 	}
 	wg.Wait()
-	return lat, errs, firstErr, time.Since(start)
+	return phaseResult{lat: lat, errs: errs, firstErr: firstErr, took: time.Since(start)}
 }
 
 func trimURL(u string) string { return strings.TrimRight(u, "/") }
