@@ -120,16 +120,17 @@ type Demo struct {
 // Secrets holds key material. Its String method redacts the values so that
 // printing or logging a Config cannot leak them.
 type Secrets struct {
-	System string `koanf:"system"`
+	System   string   `koanf:"system"`
+	Previous []string `koanf:"previous"`
 }
 
 // String returns a redacted form of s that only tells whether each secret
 // is set.
 func (s Secrets) String() string {
 	if s.System == "" {
-		return "{System:<empty>}"
+		return fmt.Sprintf("{System:<empty> Previous:<%d redacted>}", len(s.Previous))
 	}
-	return "{System:<redacted>}"
+	return fmt.Sprintf("{System:<redacted> Previous:<%d redacted>}", len(s.Previous))
 }
 
 // GoString redacts s for the %#v verb as String does for %v.

@@ -213,6 +213,15 @@ func strictHook(from, to reflect.Type, data any) (any, error) {
 		return toDuration(data)
 	case to.Kind() == reflect.Int:
 		return toInt(data)
+	case to.Kind() == reflect.Slice && to.Elem().Kind() == reflect.String && from.Kind() == reflect.String:
+		// From the environment: a comma-separated list.
+		var out []string
+		for _, v := range strings.Split(data.(string), ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				out = append(out, v)
+			}
+		}
+		return out, nil
 	case to.Kind() == reflect.String && from.Kind() != reflect.String:
 		// The value is not echoed: this may be a secret.
 		return nil, fmt.Errorf("expected a string, got %s; quote the value", describe(data))

@@ -94,7 +94,7 @@ func TestDefault(t *testing.T) {
 		Security: Security{HashWait: 2 * time.Second, AccountMaxDelay: time.Minute, IPMaxDelay: 15 * time.Minute},
 		BFF:      BFF{Enabled: true, ClientID: "rotor-bff"},
 		Demo:     Demo{Enabled: true, Audience: "rotor-demo-api"},
-		Secrets:  Secrets{System: ""},
+		Secrets:  Secrets{System: "", Previous: []string{}},
 		Log:      Log{Level: "info", Format: "json"},
 	}
 	tests := []struct {
@@ -102,7 +102,7 @@ func TestDefault(t *testing.T) {
 		check func(t *testing.T, got Config)
 	}{
 		{"matches the documented defaults", func(t *testing.T, got Config) {
-			if got != want {
+			if !reflect.DeepEqual(got, want) {
 				t.Errorf("Default() = %+v, want %+v", got, want)
 			}
 		}},
@@ -116,7 +116,7 @@ func TestDefault(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if loaded != got {
+			if !reflect.DeepEqual(loaded, got) {
 				t.Errorf("Load = %+v, Default = %+v", loaded, got)
 			}
 		}},

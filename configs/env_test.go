@@ -71,6 +71,9 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"demo.enabled", "ROTOR_DEMO_ENABLED=false", func(c Config) bool { return !c.Demo.Enabled }},
 		{"demo.audience", "ROTOR_DEMO_AUDIENCE=api", func(c Config) bool { return c.Demo.Audience == "api" }},
 		{"sessions.browser_ttl", "ROTOR_SESSIONS_BROWSER_TTL=1h", func(c Config) bool { return c.Sessions.BrowserTTL == time.Hour }},
+		{"secrets.previous", "ROTOR_SECRETS_PREVIOUS=" + secret + ", " + secret + "x", func(c Config) bool {
+			return len(c.Secrets.Previous) == 2 && c.Secrets.Previous[0] == secret && c.Secrets.Previous[1] == secret+"x"
+		}},
 		{"secrets.system", "ROTOR_SECRETS_SYSTEM=" + secret, func(c Config) bool { return c.Secrets.System == secret }},
 		{"log.level", "ROTOR_LOG_LEVEL=debug", func(c Config) bool { return c.Log.Level == "debug" }},
 		{"log.format", "ROTOR_LOG_FORMAT=text", func(c Config) bool { return c.Log.Format == "text" }},

@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestLoadLayers(t *testing.T) {
 		{
 			name: "defaults only",
 			check: func(t *testing.T, c Config) {
-				if c != Default() {
+				if !reflect.DeepEqual(c, Default()) {
 					t.Errorf("got %+v, want defaults", c)
 				}
 			},
@@ -46,7 +47,7 @@ func TestLoadLayers(t *testing.T) {
 				want := Default()
 				want.Tokens.AccessTokenTTL = 5 * time.Minute
 				want.Log.Format = "text"
-				if c != want {
+				if !reflect.DeepEqual(c, want) {
 					t.Errorf("got %+v, want %+v", c, want)
 				}
 			},
@@ -65,7 +66,7 @@ func TestLoadLayers(t *testing.T) {
 			name: "empty file changes nothing",
 			file: "# nothing set\n",
 			check: func(t *testing.T, c Config) {
-				if c != Default() {
+				if !reflect.DeepEqual(c, Default()) {
 					t.Errorf("got %+v, want defaults", c)
 				}
 			},
@@ -101,7 +102,7 @@ func TestLoadLayers(t *testing.T) {
 			name: "ROTOR_CONFIG and unrelated variables are ignored",
 			env:  []string{"ROTOR_CONFIG=/etc/rotor.yaml", "HOME=/root", "rotor_http_addr=x", "NOEQUALS"},
 			check: func(t *testing.T, c Config) {
-				if c != Default() {
+				if !reflect.DeepEqual(c, Default()) {
 					t.Errorf("got %+v, want defaults", c)
 				}
 			},

@@ -147,6 +147,11 @@ func (c Config) Validate() error {
 	}
 
 	// The secret itself never appears in a message; its length is harmless.
+	for i, old := range c.Secrets.Previous {
+		if n := utf8.RuneCountInString(old); n < minSystemSecretLen {
+			add("secrets.previous[%d]: must be at least %d characters, got %d", i, minSystemSecretLen, n)
+		}
+	}
 	if n := utf8.RuneCountInString(c.Secrets.System); n > 0 && n < minSystemSecretLen {
 		add("secrets.system: must be at least %d characters, got %d", minSystemSecretLen, n)
 	}

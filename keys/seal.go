@@ -20,11 +20,31 @@ const minSecretLen = 16
 // additional data so a sealed blob can't be swapped between rows.
 type Sealer struct {
 	aead cipher.AEAD
+	// previous open what older system secrets sealed, so that the secret
+	// can be rotated: new seals always use the current one.
+	previous []cipher.AEAD
 }
 
-// NewSealer returns a Sealer keyed from the system secret. It refuses
+// NewSealer returns a Sealer keyed from the system secret; previous are
+// retired system secrets whose sealed data it can still open. It refuses
 // secrets shorter than 16 bytes.
-func NewSealer(systemSecret []byte) (*Sealer, error) {
+func NewSealer(systemSecret []byte, previous ...[]byte) (*Sealer, error) {
+	aead, err := newAEAD(systemSecret)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sealer{aead: aead}
+	for _, p := range previous {
+		old, err := newAEAD(p)
+		if err != nil {
+			return nil, fmt.Errorf("previous secret: %w", err)
+		}
+		s.previous = append(s.previous, old)
+	}
+	return s, nil
+}
+
+func newAEAD(systemSecret []byte) (cipher.AEAD, error) {
 	if len(systemSecret) < minSecretLen {
 		return nil, fmt.Errorf("new sealer: system secret must be at least %d bytes, got %d", minSecretLen, len(systemSecret))
 	}
@@ -38,7 +58,7 @@ func NewSealer(systemSecret []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new sealer: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return aead, nil
 }
 
 // Seal encrypts plaintext, authenticating additionalData with it. The
@@ -58,6 +78,12 @@ func (s *Sealer) Open(sealed, additionalData []byte) ([]byte, error) {
 		return nil, fmt.Errorf("open sealed data: %d bytes is too short", len(sealed))
 	}
 	plaintext, err := s.aead.Open(nil, nil, sealed, additionalData)
+	for _, old := range s.previous {
+		if err == nil {
+			break
+		}
+		plaintext, err = old.Open(nil, nil, sealed, additionalData)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open sealed data: %w", errOpen)
 	}

@@ -29,6 +29,8 @@ type BFFOptions struct {
 	UpstreamURL string
 	// EncryptionKey (32 bytes) seals the tokens stored in BFF sessions.
 	EncryptionKey []byte
+	// PreviousEncryptionKeys still open sessions sealed before a key change.
+	PreviousEncryptionKeys [][]byte
 	// SessionTTL bounds a BFF session (the family's absolute lifetime).
 	SessionTTL time.Duration
 }
@@ -48,6 +50,7 @@ type bff struct {
 	oauth    *oauth2.Config
 	http     *http.Client
 	aead     cipher.AEAD
+	previous []cipher.AEAD
 	upstream *url.URL
 	origin   string
 	ttl      time.Duration
@@ -55,13 +58,17 @@ type bff struct {
 }
 
 func newBFF(s *Server, o BFFOptions) (*bff, error) {
-	block, err := aes.NewCipher(o.EncryptionKey)
+	aead, err := newGCM(o.EncryptionKey)
 	if err != nil {
-		return nil, fmt.Errorf("bff encryption key: %w", err)
+		return nil, err
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("bff encryption key: %w", err)
+	var previous []cipher.AEAD
+	for _, k := range o.PreviousEncryptionKeys {
+		old, err := newGCM(k)
+		if err != nil {
+			return nil, err
+		}
+		previous = append(previous, old)
 	}
 	up, err := url.Parse(o.UpstreamURL)
 	if err != nil || up.Host == "" {
@@ -90,6 +97,7 @@ func newBFF(s *Server, o BFFOptions) (*bff, error) {
 		},
 		http:     &http.Client{Transport: inProcess{handler: s.echo}, Timeout: 30 * time.Second},
 		aead:     aead,
+		previous: previous,
 		upstream: up,
 		origin:   iss.Scheme + "://" + iss.Host,
 		ttl:      ttl,
@@ -283,4 +291,16 @@ func (b *bff) revoke(c echo.Context, refresh string) error {
 		return fmt.Errorf("revoke bff session tokens: status %d", resp.StatusCode)
 	}
 	return nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("bff encryption key: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("bff encryption key: %w", err)
+	}
+	return aead, nil
 }

@@ -68,7 +68,14 @@ func (b *bff) open(sealed string, aad []byte) ([]byte, error) {
 		return nil, errors.New("open: malformed")
 	}
 	n := b.aead.NonceSize()
-	return b.aead.Open(nil, raw[:n], raw[n:], aad)
+	plain, err := b.aead.Open(nil, raw[:n], raw[n:], aad)
+	for _, old := range b.previous {
+		if err == nil {
+			break
+		}
+		plain, err = old.Open(nil, raw[:n], raw[n:], aad)
+	}
+	return plain, err
 }
 
 func (b *bff) tokens(sess storage.BFFSession) (bffTokens, error) {

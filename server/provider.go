@@ -61,9 +61,12 @@ type providerSettings struct {
 	AccessTokenTTL time.Duration
 	RefreshIdleTTL time.Duration
 	HMACKey        []byte // 32 bytes
-	SuccessorKey   []byte
-	SecretHasher   fosite.Hasher
-	Now            func() time.Time
+	// PreviousHMACKeys still validate refresh tokens and codes signed
+	// before the system secret was rotated.
+	PreviousHMACKeys [][]byte
+	SuccessorKey     []byte
+	SecretHasher     fosite.Hasher
+	Now              func() time.Time
 }
 
 // rotorConfig is fosite's configuration with Rotor's per-client policy.
@@ -101,6 +104,7 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 		IDTokenLifespan:       set.AccessTokenTTL,
 		AuthorizeCodeLifespan: time.Minute,
 		GlobalSecret:          set.HMACKey,
+		RotatedGlobalSecrets:  set.PreviousHMACKeys,
 		ClientSecretsHasher:   set.SecretHasher,
 		ScopeStrategy:         fosite.ExactScopeStrategy,
 		// Audiences are API identifiers, not URLs to prefix-match.

@@ -37,6 +37,9 @@ type Options struct {
 	RefreshIdleTTL time.Duration
 	// HMACKey signs refresh tokens and codes (fosite's global secret, 32 bytes).
 	HMACKey []byte
+	// PreviousHMACKeys are HMAC keys of retired system secrets: tokens
+	// they signed stay valid.
+	PreviousHMACKeys [][]byte
 	// SuccessorKey derives a refresh token's successor from it.
 	SuccessorKey []byte
 	SecretHasher fosite.Hasher
@@ -115,13 +118,14 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 	}
 	m := newMetrics()
 	oauth, access := newProvider(providerSettings{
-		Issuer:         opts.Issuer,
-		AccessTokenTTL: opts.AccessTokenTTL,
-		RefreshIdleTTL: opts.RefreshIdleTTL,
-		HMACKey:        opts.HMACKey,
-		SuccessorKey:   opts.SuccessorKey,
-		SecretHasher:   opts.SecretHasher,
-		Now:            opts.Now,
+		Issuer:           opts.Issuer,
+		AccessTokenTTL:   opts.AccessTokenTTL,
+		RefreshIdleTTL:   opts.RefreshIdleTTL,
+		HMACKey:          opts.HMACKey,
+		PreviousHMACKeys: opts.PreviousHMACKeys,
+		SuccessorKey:     opts.SuccessorKey,
+		SecretHasher:     opts.SecretHasher,
+		Now:              opts.Now,
 	}, store, keySet, m)
 	s := &Server{
 		echo:            echo.New(),

@@ -149,11 +149,16 @@ func (s *Store) SetClientAssertionJWT(context.Context, string, time.Time) error 
 // secrets are generated with 256 bits of entropy, so a slow password hash
 // buys nothing and would cap the token endpoint's throughput.
 type SecretHasher struct {
-	key []byte
+	key      []byte
+	previous [][]byte
 }
 
-// NewSecretHasher returns a hasher keyed with key (derived from the system secret).
-func NewSecretHasher(key []byte) *SecretHasher { return &SecretHasher{key: key} }
+// NewSecretHasher returns a hasher keyed with key (derived from the system
+// secret); hashes made under previous keys (retired system secrets) still
+// compare equal, so rotating the system secret keeps clients working.
+func NewSecretHasher(key []byte, previous ...[]byte) *SecretHasher {
+	return &SecretHasher{key: key, previous: previous}
+}
 
 // Hash implements fosite.Hasher.
 func (h *SecretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
@@ -164,12 +169,17 @@ func (h *SecretHasher) Hash(_ context.Context, data []byte) ([]byte, error) {
 
 // Compare implements fosite.Hasher in constant time. An empty hash (a
 // public client) never matches.
-func (h *SecretHasher) Compare(ctx context.Context, hash, data []byte) error {
-	want, _ := h.Hash(ctx, data)
-	if len(hash) == 0 || !hmac.Equal(hash, want) {
-		return errors.New("client secret mismatch")
+func (h *SecretHasher) Compare(_ context.Context, hash, data []byte) error {
+	if len(hash) > 0 {
+		for _, key := range append([][]byte{h.key}, h.previous...) {
+			m := hmac.New(sha256.New, key)
+			m.Write(data)
+			if hmac.Equal(hash, m.Sum(nil)) {
+				return nil
+			}
+		}
 	}
-	return nil
+	return errors.New("client secret mismatch")
 }
 
 // EnsureClient registers c, or brings an existing client with its ID up to

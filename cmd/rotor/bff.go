@@ -19,11 +19,12 @@ func (a *app) bffOptions(ctx context.Context, e *env, dk derivedKeys) (*server.B
 		return nil, nil
 	}
 	o := &server.BFFOptions{
-		ClientID:      c.ClientID,
-		ClientSecret:  c.ClientSecret,
-		UpstreamURL:   c.UpstreamURL,
-		EncryptionKey: dk.bffSessions,
-		SessionTTL:    e.cfg.Tokens.SessionMaxTTL,
+		ClientID:               c.ClientID,
+		ClientSecret:           c.ClientSecret,
+		UpstreamURL:            c.UpstreamURL,
+		EncryptionKey:          dk.bffSessions,
+		PreviousEncryptionKeys: e.previousKeys("bff session encryption"),
+		SessionTTL:             e.cfg.Tokens.SessionMaxTTL,
 	}
 	if o.UpstreamURL == "" {
 		o.UpstreamURL = e.cfg.Issuer + "/demo-api"
@@ -34,6 +35,7 @@ func (a *app) bffOptions(ctx context.Context, e *env, dk derivedKeys) (*server.B
 			return nil, fmt.Errorf("bff.encryption_key: %w", err)
 		}
 		o.EncryptionKey = k
+		o.PreviousEncryptionKeys = nil // a configured key is rotated by hand
 	}
 	if o.ClientSecret != "" {
 		return o, nil

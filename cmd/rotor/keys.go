@@ -113,7 +113,7 @@ func (a *app) withKeys(ctx context.Context, fn func(*env, *keys.Manager) error) 
 // starting together on an empty database must not each create their own:
 // under the lock the first creates them and the others load them.
 func loadKeys(ctx context.Context, e *env) (*keys.Manager, error) {
-	sealer, err := keys.NewSealer(e.secret)
+	sealer, err := keys.NewSealer(e.secret, e.previous...)
 	if err != nil {
 		return nil, err
 	}

@@ -80,6 +80,9 @@ func (a *app) logger(cfg configs.Config) *slog.Logger {
 
 // env is an opened configuration: store migrated, system secret resolved.
 type env struct {
+	// previous are retired system secrets (secrets.previous): what was made
+	// under them stays readable.
+	previous [][]byte
 	// auditObserver receives every audit event once the server runs.
 	auditObserver *atomic.Pointer[func(storage.AuditEvent)]
 	cfg           configs.Config
@@ -128,7 +131,11 @@ func (a *app) open(ctx context.Context) (*env, error) {
 		store.Close()
 		return nil, err
 	}
-	return &env{cfg: cfg, log: log, store: store, secret: secret, auditObserver: &observers}, nil
+	var previous [][]byte
+	for _, p := range cfg.Secrets.Previous {
+		previous = append(previous, []byte(p))
+	}
+	return &env{cfg: cfg, log: log, store: store, secret: secret, previous: previous, auditObserver: &observers}, nil
 }
 
 // secretFileName holds the generated system secret of a local setup.
@@ -225,4 +232,13 @@ func auditHook(log *slog.Logger, observer *atomic.Pointer[func(storage.AuditEven
 			(*f)(e)
 		}
 	}
+}
+
+// previousKeys derives purpose's key from every retired system secret.
+func (e *env) previousKeys(purpose string) [][]byte {
+	var out [][]byte
+	for _, p := range e.previous {
+		out = append(out, keys.DeriveKey(p, purpose))
+	}
+	return out
 }
