@@ -77,6 +77,7 @@ type Metrics struct {
 
 // Keys configures the signing-key lifecycle.
 type Keys struct {
+	AccessTokenAlg   string        `koanf:"access_token_alg"`
 	RotationInterval time.Duration `koanf:"rotation_interval"`
 	PublishAhead     time.Duration `koanf:"publish_ahead"`
 }

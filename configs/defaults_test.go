@@ -90,7 +90,7 @@ func TestDefault(t *testing.T) {
 			RefreshReuseGrace: 10 * time.Second,
 		},
 		Sessions: Sessions{BrowserTTL: 12 * time.Hour},
-		Keys:     Keys{RotationInterval: 720 * time.Hour, PublishAhead: 10 * time.Minute},
+		Keys:     Keys{AccessTokenAlg: "ES256", RotationInterval: 720 * time.Hour, PublishAhead: 10 * time.Minute},
 		Security: Security{HashWait: 2 * time.Second, AccountMaxDelay: time.Minute, IPMaxDelay: 15 * time.Minute},
 		BFF:      BFF{Enabled: true, ClientID: "rotor-bff"},
 		Demo:     Demo{Enabled: true, Audience: "rotor-demo-api"},

@@ -57,6 +57,7 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"storage.gc_interval", "ROTOR_STORAGE_GC_INTERVAL=0", func(c Config) bool { return c.Storage.GCInterval == 0 }},
 		{"metrics.addr", "ROTOR_METRICS_ADDR=127.0.0.1:9090", func(c Config) bool { return c.Metrics.Addr == "127.0.0.1:9090" }},
 		{"metrics.profile", "ROTOR_METRICS_PROFILE=true", func(c Config) bool { return c.Metrics.Profile }},
+		{"keys.access_token_alg", "ROTOR_KEYS_ACCESS_TOKEN_ALG=EdDSA", func(c Config) bool { return c.Keys.AccessTokenAlg == "EdDSA" }},
 		{"keys.rotation_interval", "ROTOR_KEYS_ROTATION_INTERVAL=24h", func(c Config) bool { return c.Keys.RotationInterval == 24*time.Hour }},
 		{"keys.publish_ahead", "ROTOR_KEYS_PUBLISH_AHEAD=1h", func(c Config) bool { return c.Keys.PublishAhead == time.Hour }},
 		{"security.hash_concurrency", "ROTOR_SECURITY_HASH_CONCURRENCY=3", func(c Config) bool { return c.Security.HashConcurrency == 3 }},

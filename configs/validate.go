@@ -70,6 +70,11 @@ func (c Config) Validate() error {
 	} else if c.Metrics.Profile {
 		add("metrics.profile: needs metrics.addr (profiles are never served on the main address)")
 	}
+	switch c.Keys.AccessTokenAlg {
+	case "ES256", "EdDSA", "RS256":
+	default:
+		add("keys.access_token_alg: %q is not one of ES256|EdDSA|RS256", c.Keys.AccessTokenAlg)
+	}
 	if c.Keys.RotationInterval <= 0 {
 		add("keys.rotation_interval: must be greater than 0, got %s", c.Keys.RotationInterval)
 	}

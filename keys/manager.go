@@ -34,6 +34,7 @@ type Manager struct {
 	now    func() time.Time
 	mu     sync.Mutex
 	opened map[string]crypto.Signer // by KID: RSA keys are slow to parse
+	algs   []jose.SignatureAlgorithm
 }
 
 // key is one loaded signing key.
@@ -66,20 +67,24 @@ type keySet struct {
 // and a next key (published, waiting to sign), generating, sealing and
 // persisting what is missing and remembering those KIDs in Created.
 // Retired keys whose NotAfter has passed are skipped as if already removed.
-// A nil now means time.Now.
-func NewManager(ctx context.Context, store Store, sealer *Sealer, now func() time.Time) (*Manager, error) {
+// A nil now means time.Now. algs replaces ES256 and RS256 as the algorithms
+// kept signing (e.g. EdDSA for access tokens).
+func NewManager(ctx context.Context, store Store, sealer *Sealer, now func() time.Time, algs ...jose.SignatureAlgorithm) (*Manager, error) {
 	if store == nil || sealer == nil {
 		return nil, errors.New("new key manager: store and sealer are required")
 	}
 	if now == nil {
 		now = time.Now
 	}
-	m := &Manager{store: store, sealer: sealer, now: now, opened: map[string]crypto.Signer{}}
+	if len(algs) == 0 {
+		algs = defaultAlgorithms
+	}
+	m := &Manager{store: store, sealer: sealer, now: now, opened: map[string]crypto.Signer{}, algs: slices.Compact(slices.Clone(algs))}
 	recs, err := m.records(ctx)
 	if err != nil {
 		return nil, err
 	}
-	for _, alg := range defaultAlgorithms {
+	for _, alg := range m.algs {
 		for _, state := range []string{StateCurrent, StateNext} {
 			if slices.ContainsFunc(recs, func(r Record) bool { return r.Algorithm == string(alg) && r.State == state }) {
 				continue

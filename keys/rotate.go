@@ -84,7 +84,7 @@ func (m *Manager) Rotate(ctx context.Context, p RotatePolicy) error {
 		return err
 	}
 	now := m.now().UTC()
-	for _, alg := range defaultAlgorithms {
+	for _, alg := range m.algs {
 		next := oldest(recs, alg, StateNext)
 		if next == nil {
 			// Can't happen after NewManager, but a hand-edited table can
@@ -98,7 +98,7 @@ func (m *Manager) Rotate(ctx context.Context, p RotatePolicy) error {
 			return fmt.Errorf("rotate %s: %w: wait %s more (or force)", alg, ErrTooEarly, wait.Round(time.Second))
 		}
 	}
-	for _, alg := range defaultAlgorithms {
+	for _, alg := range m.algs {
 		cur, next := newest(recs, alg, StateCurrent), oldest(recs, alg, StateNext)
 		if err := m.store.UpdateSigningKey(ctx, next.KID, StateCurrent, time.Time{}); err != nil {
 			return fmt.Errorf("promote %s: %w", next.KID, err)

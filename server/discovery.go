@@ -57,7 +57,7 @@ func (s *Server) discovery() discoveryDocument {
 		TokenEndpointAuthMethodsSupported: tokenEndpointAuthMethods,
 		RevocationAuthMethodsSupported:    tokenEndpointAuthMethods,
 		IntrospectionAuthMethodsSupported: []string{"client_secret_basic"},
-		AccessTokenSigningAlgs:            []string{"ES256"},
+		AccessTokenSigningAlgs:            []string{string(s.access.alg)},
 		ResponseModesSupported:            []string{"query"},
 		SubjectTypesSupported:             []string{"public"},
 		IDTokenSigningAlgs:                []string{string(idTokenAlg)},

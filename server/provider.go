@@ -59,6 +59,7 @@ type Store interface {
 type providerSettings struct {
 	Issuer         string
 	AccessTokenTTL time.Duration
+	AccessTokenAlg jose.SignatureAlgorithm
 	RefreshIdleTTL time.Duration
 	HMACKey        []byte // 32 bytes
 	// PreviousHMACKeys still validate refresh tokens and codes signed
@@ -118,7 +119,11 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 		ResponseModeHandlerExtension:   nil,
 	}
 	cfg := rotorConfig{base}
-	access := &accessTokenStrategy{keys: keySet, alg: jose.ES256, issuer: set.Issuer, ttl: set.AccessTokenTTL, now: set.Now}
+	alg := set.AccessTokenAlg
+	if alg == "" {
+		alg = jose.ES256
+	}
+	access := &accessTokenStrategy{keys: keySet, alg: alg, issuer: set.Issuer, ttl: set.AccessTokenTTL, now: set.Now}
 	idSigner := &idTokenSigner{keys: keySet}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: &tokenStrategy{

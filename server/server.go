@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+
 	"crypto/hmac"
 	"crypto/sha256"
 	"errors"
@@ -13,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -34,6 +37,8 @@ const (
 type Options struct {
 	Issuer         string
 	AccessTokenTTL time.Duration
+	// AccessTokenAlg signs access tokens (default ES256).
+	AccessTokenAlg jose.SignatureAlgorithm
 	RefreshIdleTTL time.Duration
 	// HMACKey signs refresh tokens and codes (fosite's global secret, 32 bytes).
 	HMACKey []byte
@@ -120,6 +125,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 	oauth, access := newProvider(providerSettings{
 		Issuer:           opts.Issuer,
 		AccessTokenTTL:   opts.AccessTokenTTL,
+		AccessTokenAlg:   opts.AccessTokenAlg,
 		RefreshIdleTTL:   opts.RefreshIdleTTL,
 		HMACKey:          opts.HMACKey,
 		PreviousHMACKeys: opts.PreviousHMACKeys,

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/spf13/cobra"
 
 	"rotor/keys"
@@ -119,7 +121,8 @@ func loadKeys(ctx context.Context, e *env) (*keys.Manager, error) {
 	}
 	var m *keys.Manager
 	err = e.store.Locked(ctx, "signing-keys", func(ctx context.Context) error {
-		m, err = keys.NewManager(ctx, e.store, sealer, nil)
+		// Access tokens sign with keys.access_token_alg, ID tokens with RS256.
+		m, err = keys.NewManager(ctx, e.store, sealer, nil, jose.SignatureAlgorithm(e.cfg.Keys.AccessTokenAlg), jose.RS256)
 		return err
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http/pprof"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
 	"rotor/server"
@@ -48,6 +49,7 @@ func (a *app) serveCommand() *cobra.Command {
 			srv, err := server.New(server.Options{
 				Issuer:           e.cfg.Issuer,
 				AccessTokenTTL:   e.cfg.Tokens.AccessTokenTTL,
+				AccessTokenAlg:   jose.SignatureAlgorithm(e.cfg.Keys.AccessTokenAlg),
 				RefreshIdleTTL:   e.cfg.Tokens.RefreshIdleTTL,
 				HMACKey:          dk.hmac,
 				SuccessorKey:     dk.successor,
