@@ -11,12 +11,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"rotor/keys"
 	"rotor/server"
 	"rotor/storage"
 )
@@ -59,9 +57,7 @@ type abuseHarness struct {
 func newAbuseHarness(tb testing.TB, cfg abuseConfig) *abuseHarness {
 	tb.Helper()
 	ctx := context.Background()
-	t, _ := tb.(*testing.T)
-	h := &harness{t: t, storeClock: &clock{}, srvClock: &clock{}, users: map[string]storage.User{}}
-	h.dbPath = filepath.Join(tb.TempDir(), "rotor.db")
+	h := newBareHarness(tb)
 	if cfg.hasher == nil {
 		cfg.hasher = storage.NewPasswordHasher(64, 1, 1)
 	}
@@ -69,51 +65,16 @@ func newAbuseHarness(tb testing.TB, cfg abuseConfig) *abuseHarness {
 	if cfg.noGrace {
 		grace = 0
 	}
-	store, err := storage.Open(ctx, h.dbPath, storage.Options{
-		BusyTimeout:       5 * time.Second,
-		RefreshReuseGrace: grace,
-		SessionMaxTTL:     24 * time.Hour,
-		Hasher:            cfg.hasher,
-		Now:               h.storeClock.Now,
-	})
-	if err != nil {
-		tb.Fatalf("open store: %v", err)
-	}
-	tb.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		tb.Fatalf("migrate: %v", err)
-	}
-	h.store = store
+	h.openStore(tb, storage.Options{RefreshReuseGrace: grace, Hasher: cfg.hasher})
+	store := h.store
 
-	ts := httptest.NewUnstartedServer(nil)
-	h.URL = "http://" + ts.Listener.Addr().String()
 	a := &abuseHarness{harness: h, cfg: cfg}
-	srv := a.newServer(tb, store)
-	a.handler = srv.Handler()
-	ts.Config.Handler = a.handler
-	ts.Start()
-	tb.Cleanup(ts.Close)
-	h.http = ts.Client()
-	h.http.Timeout = 30 * time.Second
+	a.handler = h.start(tb, newTestKeys(tb, store, nil), a.options).Handler()
 
-	secretHasher := abuseSecretHasher()
-	for _, u := range [][2]string{{aliceEmail, alicePassword}, {bobEmail, bobPassword}} {
-		user, err := store.CreateUser(ctx, u[0], u[1])
-		if err != nil {
-			tb.Fatalf("create user %s: %v", u[0], err)
-		}
-		h.users[u[0]] = user
-	}
+	secretHasher := testSecretHasher()
 	var clients []storage.NewClient
 	for _, c := range allClients {
-		nc := storage.NewClient{
-			ID: c.ID, Name: c.ID, Public: c.Public, TokenEndpointAuthMethod: c.AuthMethod,
-			GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
-		}
-		if !c.Public {
-			nc.SecretHash, _ = secretHasher.Hash(ctx, []byte(c.Secret))
-		}
-		clients = append(clients, nc)
+		clients = append(clients, fixtureClient(c))
 	}
 	if cfg.oidc {
 		// As newOIDCHarness registers them.
@@ -158,49 +119,27 @@ func newAbuseHarness(tb testing.TB, cfg abuseConfig) *abuseHarness {
 	return a
 }
 
-func abuseSecretHasher() *storage.SecretHasher {
-	return storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
-}
-
 // newServer composes a server.Server over store with the harness's
 // options and issuer.
 func (a *abuseHarness) newServer(tb testing.TB, store *storage.Store) *server.Server {
 	tb.Helper()
-	ctx := context.Background()
-	sealer, err := keys.NewSealer([]byte(systemSecret))
-	if err != nil {
-		tb.Fatalf("sealer: %v", err)
-	}
-	keySet, err := keys.NewManager(ctx, store, sealer, nil)
-	if err != nil {
-		tb.Fatalf("key manager: %v", err)
-	}
-	opts := server.Options{
-		Issuer:         a.URL,
-		AccessTokenTTL: 10 * time.Minute,
-		RefreshIdleTTL: time.Hour,
-		HMACKey:        keys.DeriveKey([]byte(systemSecret), "token hmac"),
-		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
-		SecretHasher:   abuseSecretHasher(),
-		Throttle:       a.cfg.throttle,
-		Logger:         abuseLogger(),
-		Now:            a.srvClock.Now,
-	}
+	return a.harness.newServer(tb, store, newTestKeys(tb, store, nil), a.options)
+}
+
+// options are the harness's server options on top of baseServerOptions.
+func (a *abuseHarness) options(o *server.Options) {
+	o.Throttle = a.cfg.throttle
+	o.Logger = abuseLogger()
 	if a.cfg.bff {
-		opts.BFF = &server.BFFOptions{
+		o.BFF = &server.BFFOptions{
 			ClientID:      abuseBFFClientID,
 			ClientSecret:  abuseBFFSecret,
-			UpstreamURL:   a.URL + "/demo-api",
+			UpstreamURL:   o.Issuer + "/demo-api",
 			EncryptionKey: abuseBFFKey,
 			SessionTTL:    24 * time.Hour,
 		}
-		opts.Demo = &server.DemoOptions{Audience: abuseDemoAud}
+		o.Demo = &server.DemoOptions{Audience: abuseDemoAud}
 	}
-	srv, err := server.New(opts, store, keySet)
-	if err != nil {
-		tb.Fatalf("server.New: %v", err)
-	}
-	return srv
 }
 
 // replica starts a second Rotor on the same SQLite file with its own
@@ -208,19 +147,8 @@ func (a *abuseHarness) newServer(tb testing.TB, store *storage.Store) *server.Se
 // Its issuer is the harness's: both are one deployment behind one name.
 func (a *abuseHarness) replica(t *testing.T) *harness {
 	t.Helper()
-	store, err := storage.Open(context.Background(), a.dbPath, storage.Options{
-		BusyTimeout: 5 * time.Second,
-		Hasher:      storage.NewPasswordHasher(64, 1, 1),
-		Now:         a.storeClock.Now,
-	})
-	if err != nil {
-		t.Fatalf("open replica store: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	// As `rotor serve` does on start (a no-op on a current schema).
-	if _, err := store.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate replica store: %v", err)
-	}
+	// Migrated as `rotor serve` does on start (a no-op on a current schema).
+	store := openTestStore(t, a.dbPath, storage.Options{Now: a.storeClock.Now})
 	ts := httptest.NewServer(a.newServer(t, store).Handler())
 	t.Cleanup(ts.Close)
 	r := *a.harness

@@ -8,18 +8,14 @@ import (
 	"encoding/json"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"rotor/keys"
 	"rotor/server"
 	"rotor/storage"
 )
@@ -67,83 +63,26 @@ func newBFFHarness(t *testing.T, cfg bffConfig) *bffHarness {
 	if cfg.sessionTTL == 0 {
 		cfg.sessionTTL = 24 * time.Hour
 	}
-	h := &harness{t: t, storeClock: &clock{}, srvClock: &clock{}, users: map[string]storage.User{}}
-	h.dbPath = filepath.Join(t.TempDir(), "rotor.db")
-	store, err := storage.Open(ctx, h.dbPath, storage.Options{
-		BusyTimeout:       5 * time.Second,
-		RefreshReuseGrace: 10 * time.Second,
-		SessionMaxTTL:     cfg.sessionTTL,
-		Hasher:            storage.NewPasswordHasher(64, 1, 1),
-		Now:               h.storeClock.Now,
-	})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	h.store = store
-	sealer, err := keys.NewSealer([]byte(systemSecret))
-	if err != nil {
-		t.Fatalf("sealer: %v", err)
-	}
-	keySet, err := keys.NewManager(ctx, store, sealer, nil)
-	if err != nil {
-		t.Fatalf("key manager: %v", err)
-	}
-
-	ts := httptest.NewUnstartedServer(nil)
-	h.URL = "http://" + ts.Listener.Addr().String()
-	upstream := cfg.upstream
-	if upstream == "" {
-		upstream = h.URL + "/demo-api"
-	}
-	secretHasher := storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
-	srv, err := server.New(server.Options{
-		Issuer:         h.URL,
-		AccessTokenTTL: cfg.accessTTL,
-		RefreshIdleTTL: cfg.refreshIdleTTL,
-		HMACKey:        keys.DeriveKey([]byte(systemSecret), "token hmac"),
-		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
-		SecretHasher:   secretHasher,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:            h.srvClock.Now,
-		BFF: &server.BFFOptions{
+	h := newBareHarness(t)
+	h.openStore(t, storage.Options{RefreshReuseGrace: 10 * time.Second, SessionMaxTTL: cfg.sessionTTL})
+	h.start(t, newTestKeys(t, h.store, nil), func(o *server.Options) {
+		o.AccessTokenTTL, o.RefreshIdleTTL = cfg.accessTTL, cfg.refreshIdleTTL
+		upstream := cfg.upstream
+		if upstream == "" {
+			upstream = o.Issuer + "/demo-api"
+		}
+		o.BFF = &server.BFFOptions{
 			ClientID:      bffClientID,
 			ClientSecret:  bffClientSecret,
 			UpstreamURL:   upstream,
 			EncryptionKey: bffEncKey,
 			SessionTTL:    cfg.sessionTTL,
-		},
-		Demo: &server.DemoOptions{Audience: bffDemoAudience},
-	}, store, keySet)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close)
-	h.http = ts.Client()
-	h.http.Timeout = 30 * time.Second
-
-	for _, u := range [][2]string{{aliceEmail, alicePassword}, {bobEmail, bobPassword}} {
-		user, err := store.CreateUser(ctx, u[0], u[1])
-		if err != nil {
-			t.Fatalf("create user %s: %v", u[0], err)
 		}
-		h.users[u[0]] = user
-	}
-	for _, c := range []testClient{webClient, rsClient} {
-		nc := storage.NewClient{
-			ID: c.ID, Name: c.ID, TokenEndpointAuthMethod: c.AuthMethod,
-			GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
-		}
-		nc.SecretHash, _ = secretHasher.Hash(ctx, []byte(c.Secret))
-		if err := store.CreateClient(ctx, nc); err != nil {
-			t.Fatalf("create client %s: %v", c.ID, err)
-		}
-	}
+		o.Demo = &server.DemoOptions{Audience: bffDemoAudience}
+	})
+	h.registerClients(t, webClient, rsClient)
+	store := h.store
+	secretHasher := testSecretHasher()
 	bffHash, err := secretHasher.Hash(ctx, []byte(bffClientSecret))
 	if err != nil {
 		t.Fatal(err)

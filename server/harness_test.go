@@ -107,7 +107,6 @@ type harness struct {
 // newHarness builds the pieces the way cmd/rotor/serve.go does.
 func newHarness(t *testing.T, cfg config) *harness {
 	t.Helper()
-	ctx := context.Background()
 	if cfg.grace == 0 && !cfg.noGrace {
 		cfg.grace = 10 * time.Second
 	}
@@ -123,80 +122,149 @@ func newHarness(t *testing.T, cfg config) *harness {
 	if cfg.sessionMaxTTL == 0 {
 		cfg.sessionMaxTTL = 24 * time.Hour
 	}
-	if cfg.busyTimeout == 0 {
-		cfg.busyTimeout = 5 * time.Second
-	}
-	h := &harness{t: t, storeClock: &clock{}, srvClock: &clock{}, users: map[string]storage.User{}}
-	h.dbPath = filepath.Join(t.TempDir(), "rotor.db")
-	store, err := storage.Open(ctx, h.dbPath, storage.Options{
-		BusyTimeout:       cfg.busyTimeout,
-		RefreshReuseGrace: cfg.grace,
-		SessionMaxTTL:     cfg.sessionMaxTTL,
-		Hasher:            storage.NewPasswordHasher(64, 1, 1),
-		Now:               h.storeClock.Now,
+	h := newBareHarness(t)
+	h.openStore(t, storage.Options{BusyTimeout: cfg.busyTimeout, RefreshReuseGrace: cfg.grace, SessionMaxTTL: cfg.sessionMaxTTL})
+	h.start(t, newTestKeys(t, h.store, nil), func(o *server.Options) {
+		o.AccessTokenTTL, o.RefreshIdleTTL = cfg.accessTTL, cfg.refreshIdleTTL
 	})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	h.store = store
+	h.registerClients(t, allClients...)
+	return h
+}
 
+// newBareHarness is a harness with its clocks and nothing started; tb may
+// be a *testing.F, which leaves h.t nil.
+func newBareHarness(tb testing.TB) *harness {
+	t, _ := tb.(*testing.T)
+	return &harness{t: t, storeClock: &clock{}, srvClock: &clock{}, users: map[string]storage.User{}}
+}
+
+// testSecretHasher hashes fixture client secrets the way the servers of
+// every harness compare them.
+func testSecretHasher() *storage.SecretHasher {
+	return storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
+}
+
+// openTestStore opens and migrates a store on path with the test defaults
+// (a cheap password hasher, 5 s busy timeout); fields set in opts win.
+func openTestStore(tb testing.TB, path string, opts storage.Options) *storage.Store {
+	tb.Helper()
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 5 * time.Second
+	}
+	if opts.Hasher == nil {
+		opts.Hasher = storage.NewPasswordHasher(64, 1, 1)
+	}
+	store, err := storage.Open(context.Background(), path, opts)
+	if err != nil {
+		tb.Fatalf("open store: %v", err)
+	}
+	tb.Cleanup(func() { _ = store.Close() })
+	if _, err := store.Migrate(context.Background()); err != nil {
+		tb.Fatalf("migrate: %v", err)
+	}
+	return store
+}
+
+// openStore gives h a store on a fresh SQLite file, on h's store clock.
+func (h *harness) openStore(tb testing.TB, opts storage.Options) {
+	tb.Helper()
+	h.dbPath = filepath.Join(tb.TempDir(), "rotor.db")
+	if opts.Now == nil {
+		opts.Now = h.storeClock.Now
+	}
+	if opts.SessionMaxTTL == 0 {
+		opts.SessionMaxTTL = 24 * time.Hour
+	}
+	h.store = openTestStore(tb, h.dbPath, opts)
+}
+
+// newTestKeys loads (creating) the signing keys of store; now may be nil.
+func newTestKeys(tb testing.TB, store *storage.Store, now func() time.Time) *keys.Manager {
+	tb.Helper()
 	sealer, err := keys.NewSealer([]byte(systemSecret))
 	if err != nil {
-		t.Fatalf("sealer: %v", err)
+		tb.Fatalf("sealer: %v", err)
 	}
-	keySet, err := keys.NewManager(ctx, store, sealer, nil)
+	m, err := keys.NewManager(context.Background(), store, sealer, now)
 	if err != nil {
-		t.Fatalf("key manager: %v", err)
+		tb.Fatalf("key manager: %v", err)
 	}
+	return m
+}
 
-	// Listen first so the issuer is the real URL and discovery's
-	// jwks_uri can be fetched.
-	ts := httptest.NewUnstartedServer(nil)
-	h.URL = "http://" + ts.Listener.Addr().String()
-	secretHasher := storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
-	srv, err := server.New(server.Options{
-		Issuer:         h.URL,
-		AccessTokenTTL: cfg.accessTTL,
-		RefreshIdleTTL: cfg.refreshIdleTTL,
+// baseServerOptions are the server options every harness starts from.
+func baseServerOptions(issuer string, now func() time.Time) server.Options {
+	return server.Options{
+		Issuer:         issuer,
+		AccessTokenTTL: 10 * time.Minute,
+		RefreshIdleTTL: time.Hour,
 		HMACKey:        keys.DeriveKey([]byte(systemSecret), "token hmac"),
 		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
-		SecretHasher:   secretHasher,
+		SecretHasher:   testSecretHasher(),
 		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:            h.srvClock.Now,
-	}, store, keySet)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
+		Now:            now,
 	}
+}
+
+// newServer composes a server over store with baseServerOptions adjusted
+// by mutate.
+func (h *harness) newServer(tb testing.TB, store *storage.Store, keySet server.KeySet, mutate func(*server.Options)) *server.Server {
+	tb.Helper()
+	opts := baseServerOptions(h.URL, h.srvClock.Now)
+	if mutate != nil {
+		mutate(&opts)
+	}
+	srv, err := server.New(opts, store, keySet)
+	if err != nil {
+		tb.Fatalf("server.New: %v", err)
+	}
+	return srv
+}
+
+// start serves h over loopback HTTP and registers alice and bob. It
+// listens first so the issuer is the real URL (discovery's jwks_uri can be
+// fetched); mutate sees the issuer already set.
+func (h *harness) start(tb testing.TB, keySet server.KeySet, mutate func(*server.Options)) *server.Server {
+	tb.Helper()
+	ts := httptest.NewUnstartedServer(nil)
+	h.URL = "http://" + ts.Listener.Addr().String()
+	srv := h.newServer(tb, h.store, keySet, mutate)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
-	t.Cleanup(ts.Close)
+	tb.Cleanup(ts.Close)
 	h.http = ts.Client()
 	h.http.Timeout = 30 * time.Second
-
 	for _, u := range [][2]string{{aliceEmail, alicePassword}, {bobEmail, bobPassword}} {
-		user, err := store.CreateUser(ctx, u[0], u[1])
+		user, err := h.store.CreateUser(context.Background(), u[0], u[1])
 		if err != nil {
-			t.Fatalf("create user %s: %v", u[0], err)
+			tb.Fatalf("create user %s: %v", u[0], err)
 		}
 		h.users[u[0]] = user
 	}
-	for _, c := range allClients {
-		nc := storage.NewClient{
-			ID: c.ID, Name: c.ID, Public: c.Public, TokenEndpointAuthMethod: c.AuthMethod,
-			GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
-		}
-		if !c.Public {
-			nc.SecretHash, _ = secretHasher.Hash(ctx, []byte(c.Secret))
-		}
-		if err := store.CreateClient(ctx, nc); err != nil {
-			t.Fatalf("create client %s: %v", c.ID, err)
+	return srv
+}
+
+// fixtureClient is the registration of a fixture client: scopes read and
+// write, the test audience.
+func fixtureClient(c testClient) storage.NewClient {
+	nc := storage.NewClient{
+		ID: c.ID, Name: c.ID, Public: c.Public, TokenEndpointAuthMethod: c.AuthMethod,
+		GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
+	}
+	if !c.Public {
+		nc.SecretHash, _ = testSecretHasher().Hash(context.Background(), []byte(c.Secret))
+	}
+	return nc
+}
+
+// registerClients registers fixture clients (see fixtureClient).
+func (h *harness) registerClients(tb testing.TB, clients ...testClient) {
+	tb.Helper()
+	for _, c := range clients {
+		if err := h.store.CreateClient(context.Background(), fixtureClient(c)); err != nil {
+			tb.Fatalf("create client %s: %v", c.ID, err)
 		}
 	}
-	return h
 }
 
 // response is a decoded HTTP answer.

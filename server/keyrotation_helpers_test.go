@@ -9,11 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -49,79 +46,24 @@ type keyHarness struct {
 func newKeyHarness(t *testing.T, cfg krConfig) *keyHarness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, storeClock: &clock{}, srvClock: &clock{}, users: map[string]storage.User{}}
-	h.dbPath = filepath.Join(t.TempDir(), "rotor.db")
-	store, err := storage.Open(ctx, h.dbPath, storage.Options{
-		BusyTimeout:       5 * time.Second,
-		RefreshReuseGrace: 10 * time.Second,
-		SessionMaxTTL:     24 * time.Hour,
-		Hasher:            storage.NewPasswordHasher(64, 1, 1),
-		Now:               h.storeClock.Now,
-	})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	if _, err := store.Migrate(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	h.store = store
-
+	h := newBareHarness(t)
+	h.openStore(t, storage.Options{RefreshReuseGrace: 10 * time.Second})
 	sealer, err := keys.NewSealer([]byte(systemSecret))
 	if err != nil {
 		t.Fatalf("sealer: %v", err)
 	}
 	keyClock := &clock{}
-	manager, err := keys.NewManager(ctx, store, sealer, keyClock.Now)
+	manager, err := keys.NewManager(ctx, h.store, sealer, keyClock.Now)
 	if err != nil {
 		t.Fatalf("key manager: %v", err)
 	}
-
-	ts := httptest.NewUnstartedServer(nil)
-	h.URL = "http://" + ts.Listener.Addr().String()
-	secretHasher := storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
-	srv, err := server.New(server.Options{
-		Issuer:         h.URL,
-		AccessTokenTTL: 10 * time.Minute,
-		RefreshIdleTTL: time.Hour,
-		HMACKey:        keys.DeriveKey([]byte(systemSecret), "token hmac"),
-		SuccessorKey:   keys.DeriveKey([]byte(systemSecret), "refresh token successor"),
-		SecretHasher:   secretHasher,
-		JWKSMaxAge:     cfg.jwksMaxAge,
-		Logger:         slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Now:            h.srvClock.Now,
-	}, store, manager)
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ts.Config.Handler = srv.Handler()
-	ts.Start()
-	t.Cleanup(ts.Close)
-	h.http = ts.Client()
-	h.http.Timeout = 30 * time.Second
-
-	for _, u := range [][2]string{{aliceEmail, alicePassword}, {bobEmail, bobPassword}} {
-		user, err := store.CreateUser(ctx, u[0], u[1])
-		if err != nil {
-			t.Fatalf("create user %s: %v", u[0], err)
-		}
-		h.users[u[0]] = user
-	}
-	for _, c := range append(append([]testClient(nil), allClients...), krApp) {
-		nc := storage.NewClient{
-			ID: c.ID, Name: c.ID, Public: c.Public, TokenEndpointAuthMethod: c.AuthMethod,
-			GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
-		}
-		if c.ID == krApp.ID {
-			nc.FirstParty = true
-			nc.Scopes = []string{"openid", "email", "read"}
-		}
-		if !c.Public {
-			nc.SecretHash, _ = secretHasher.Hash(ctx, []byte(c.Secret))
-		}
-		if err := store.CreateClient(ctx, nc); err != nil {
-			t.Fatalf("create client %s: %v", c.ID, err)
-		}
+	h.start(t, manager, func(o *server.Options) { o.JWKSMaxAge = cfg.jwksMaxAge })
+	h.registerClients(t, allClients...)
+	app := fixtureClient(krApp)
+	app.FirstParty = true
+	app.Scopes = []string{"openid", "email", "read"}
+	if err := h.store.CreateClient(ctx, app); err != nil {
+		t.Fatalf("create client %s: %v", krApp.ID, err)
 	}
 	return &keyHarness{harness: h, keys: manager, keyClock: keyClock, sealer: sealer}
 }

@@ -19,7 +19,6 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/oauth2"
 
-	"rotor/keys"
 	"rotor/storage"
 )
 
@@ -62,7 +61,7 @@ var (
 func newOIDCHarness(t *testing.T, cfg config) *harness {
 	t.Helper()
 	h := newHarness(t, cfg)
-	hasher := storage.NewSecretHasher(keys.DeriveKey([]byte(systemSecret), "client secret hash"))
+	hasher := testSecretHasher()
 	scopes := []string{"openid", "email", "offline_access", "read"}
 	for _, nc := range []storage.NewClient{
 		{ID: acApp.ID, Name: acAppName, RedirectURIs: []string{acAppRedirect, acAppLoopback}, PostLogoutRedirectURIs: []string{acAppLogout}},
