@@ -24,36 +24,33 @@ func (a *app) auditCommand() *cobra.Command {
 			if n < 1 || n > 10000 {
 				return errors.New("-n must be between 1 and 10000")
 			}
-			e, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.store.Close()
-			subject := ""
-			if user != "" {
-				u, err := e.store.UserByEmail(cmd.Context(), user)
-				if errors.Is(err, fosite.ErrNotFound) {
-					return fmt.Errorf("no user with email %s", storage.NormalizeEmail(user))
-				} else if err != nil {
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				subject := ""
+				if user != "" {
+					u, err := e.store.UserByEmail(cmd.Context(), user)
+					if errors.Is(err, fosite.ErrNotFound) {
+						return fmt.Errorf("no user with email %s", storage.NormalizeEmail(user))
+					} else if err != nil {
+						return err
+					}
+					subject = u.ID
+				}
+				events, err := e.store.AuditEvents(cmd.Context(), subject, user, n)
+				if err != nil {
 					return err
 				}
-				subject = u.ID
-			}
-			events, err := e.store.AuditEvents(cmd.Context(), subject, user, n)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TIME\tEVENT\tUSER\tCLIENT\tFAMILY\tIP\tDETAIL")
-			for _, ev := range events {
-				who := ev.Email
-				if who == "" {
-					who = ev.Subject
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TIME\tEVENT\tUSER\tCLIENT\tFAMILY\tIP\tDETAIL")
+				for _, ev := range events {
+					who := ev.Email
+					if who == "" {
+						who = ev.Subject
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type,
+						dash(who), dash(ev.ClientID), dash(ev.FamilyID), dash(ev.IP), dash(ev.Detail))
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type,
-					dash(who), dash(ev.ClientID), dash(ev.FamilyID), dash(ev.IP), dash(ev.Detail))
-			}
-			return tw.Flush()
+				return tw.Flush()
+			})
 		},
 	}
 	tail.Flags().StringVar(&user, "user", "", "only this user's events (email)")

@@ -29,33 +29,30 @@ var scenarios = map[string]scenario{
 
 // benchSetup registers the bench user and clients in the server's database.
 func (a *app) benchSetup(ctx context.Context, f benchFlags) error {
-	e, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.store.Close()
-	if _, err := e.store.CreateUser(ctx, f.user, f.password); err != nil && !errors.Is(err, storage.ErrConflict) {
-		return err
-	}
-	hash, err := storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(f.confSecret))
-	if err != nil {
-		return err
-	}
-	for _, c := range []storage.NewClient{
-		{ID: f.clientID, Public: true, FirstParty: true, TokenEndpointAuthMethod: "none",
-			GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"offline_access"}, Audience: []string{"bench-api"}},
-		{ID: f.confID, SecretHash: hash, TokenEndpointAuthMethod: "client_secret_basic",
-			GrantTypes: []string{"client_credentials"}, Audience: []string{"bench-api"}},
-		{ID: f.codeClient, Public: true, FirstParty: true, TokenEndpointAuthMethod: "none",
-			GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
-			RedirectURIs: []string{f.codeRedirectURI}, Scopes: []string{"openid", "offline_access"}, Audience: []string{"bench-api"}},
-	} {
-		if err := e.store.EnsureClient(ctx, c); err != nil {
+	return a.withEnv(ctx, func(e *env) error {
+		if _, err := e.store.CreateUser(ctx, f.user, f.password); err != nil && !errors.Is(err, storage.ErrConflict) {
 			return err
 		}
-	}
-	fmt.Fprintf(a.stdout, "bench user %s and clients %s, %s, %s are ready\n", f.user, f.clientID, f.confID, f.codeClient)
-	return nil
+		hash, err := storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(f.confSecret))
+		if err != nil {
+			return err
+		}
+		for _, c := range []storage.NewClient{
+			{ID: f.clientID, Public: true, FirstParty: true, TokenEndpointAuthMethod: "none",
+				GrantTypes: []string{"password", "refresh_token"}, Scopes: []string{"offline_access"}, Audience: []string{"bench-api"}},
+			{ID: f.confID, SecretHash: hash, TokenEndpointAuthMethod: "client_secret_basic",
+				GrantTypes: []string{"client_credentials"}, Audience: []string{"bench-api"}},
+			{ID: f.codeClient, Public: true, FirstParty: true, TokenEndpointAuthMethod: "none",
+				GrantTypes: []string{"authorization_code", "refresh_token"}, ResponseTypes: []string{"code"},
+				RedirectURIs: []string{f.codeRedirectURI}, Scopes: []string{"openid", "offline_access"}, Audience: []string{"bench-api"}},
+		} {
+			if err := e.store.EnsureClient(ctx, c); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(a.stdout, "bench user %s and clients %s, %s, %s are ready\n", f.user, f.clientID, f.confID, f.codeClient)
+		return nil
+	})
 }
 
 // post sends a form and decodes a JSON answer; any status but 200 is an error.

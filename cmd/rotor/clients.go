@@ -131,25 +131,23 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 		}
 	}
 
-	e, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.store.Close()
-	if !f.public {
-		nc.SecretHash, err = storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(secret))
-		if err != nil {
-			return fmt.Errorf("hash client secret: %w", err)
+	return a.withEnv(ctx, func(e *env) error {
+		if !f.public {
+			var err error
+			nc.SecretHash, err = storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(secret))
+			if err != nil {
+				return fmt.Errorf("hash client secret: %w", err)
+			}
 		}
-	}
-	if err := e.store.CreateClient(ctx, nc); errors.Is(err, storage.ErrConflict) {
-		return fmt.Errorf("a client with id %s already exists", nc.ID)
-	} else if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "created client %s\n", nc.ID)
-	if generated {
-		fmt.Fprintf(a.stdout, "client_secret: %s\n(shown once: store it now)\n", secret)
-	}
-	return nil
+		if err := e.store.CreateClient(ctx, nc); errors.Is(err, storage.ErrConflict) {
+			return fmt.Errorf("a client with id %s already exists", nc.ID)
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "created client %s\n", nc.ID)
+		if generated {
+			fmt.Fprintf(a.stdout, "client_secret: %s\n(shown once: store it now)\n", secret)
+		}
+		return nil
+	})
 }

@@ -99,16 +99,13 @@ func (a *app) keysCommand() *cobra.Command {
 }
 
 func (a *app) withKeys(ctx context.Context, fn func(*env, *keys.Manager) error) error {
-	e, err := a.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer e.store.Close()
-	m, err := loadKeys(ctx, e)
-	if err != nil {
-		return err
-	}
-	return fn(e, m)
+	return a.withEnv(ctx, func(e *env) error {
+		m, err := loadKeys(ctx, e)
+		if err != nil {
+			return err
+		}
+		return fn(e, m)
+	})
 }
 
 // loadKeys opens the signing keys, creating the missing ones. Replicas

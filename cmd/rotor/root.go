@@ -138,6 +138,16 @@ func (a *app) open(ctx context.Context) (*env, error) {
 	return &env{cfg: cfg, log: log, store: store, secret: secret, previous: previous, auditObserver: &observers}, nil
 }
 
+// withEnv runs fn on an opened configuration and closes it afterwards.
+func (a *app) withEnv(ctx context.Context, fn func(*env) error) error {
+	e, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer e.store.Close()
+	return fn(e)
+}
+
 // secretFileName holds the generated system secret of a local setup.
 const secretFileName = "system.secret"
 

@@ -100,17 +100,14 @@ func (a *app) migrateCommand() *cobra.Command {
 		Short: "Create or upgrade the database schema",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.store.Close()
-			v, err := e.store.SchemaVersion(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "schema at version %d\n", v)
-			return nil
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				v, err := e.store.SchemaVersion(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "schema at version %d\n", v)
+				return nil
+			})
 		},
 	}
 }
@@ -145,21 +142,18 @@ func (a *app) gcCommand() *cobra.Command {
 		Short: "Delete expired and revoked tokens, codes and sessions once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.store.Close()
-			stats, err := e.store.GC(cmd.Context(), gcKeep)
-			if err != nil {
-				return err
-			}
-			var total int64
-			for _, n := range stats {
-				total += n
-			}
-			fmt.Fprintf(a.stdout, "deleted %d rows\n", total)
-			return nil
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				stats, err := e.store.GC(cmd.Context(), gcKeep)
+				if err != nil {
+					return err
+				}
+				var total int64
+				for _, n := range stats {
+					total += n
+				}
+				fmt.Fprintf(a.stdout, "deleted %d rows\n", total)
+				return nil
+			})
 		},
 	}
 }

@@ -23,32 +23,29 @@ func (a *app) sessionsCommand() *cobra.Command {
 		Short: "List a user's sessions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			e, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.store.Close()
-			u, err := e.store.UserByEmail(cmd.Context(), user)
-			if err != nil {
-				return userLookupError(err, user)
-			}
-			fams, err := e.store.Families(cmd.Context(), u.ID, e.cfg.Tokens.RefreshIdleTTL)
-			if err != nil {
-				return err
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "FAMILY\tCLIENT\tCREATED\tLAST REFRESHED\tEXPIRES\tSTATE")
-			for _, f := range fams {
-				state := "active"
-				if f.RevokedAt != nil {
-					state = "revoked (" + f.RevokedReason + ")"
-				} else if time.Now().After(f.ExpiresAt) {
-					state = "expired"
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				u, err := e.store.UserByEmail(cmd.Context(), user)
+				if err != nil {
+					return userLookupError(err, user)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.ClientID, stamp(f.CreatedAt),
-					stamp(f.LastRefreshedAt), stamp(f.ExpiresAt), state)
-			}
-			return tw.Flush()
+				fams, err := e.store.Families(cmd.Context(), u.ID, e.cfg.Tokens.RefreshIdleTTL)
+				if err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "FAMILY\tCLIENT\tCREATED\tLAST REFRESHED\tEXPIRES\tSTATE")
+				for _, f := range fams {
+					state := "active"
+					if f.RevokedAt != nil {
+						state = "revoked (" + f.RevokedReason + ")"
+					} else if time.Now().After(f.ExpiresAt) {
+						state = "expired"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.ClientID, stamp(f.CreatedAt),
+						stamp(f.LastRefreshedAt), stamp(f.ExpiresAt), state)
+				}
+				return tw.Flush()
+			})
 		},
 	}
 	list.Flags().StringVar(&user, "user", "", "the user's email (required)")
@@ -63,32 +60,29 @@ func (a *app) sessionsCommand() *cobra.Command {
 			if (revokeUser == "") == (family == "") {
 				return errors.New("give exactly one of --user or --family")
 			}
-			e, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.store.Close()
-			if family != "" {
-				found, err := e.store.RevokeFamily(cmd.Context(), family, reasonAdmin)
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				if family != "" {
+					found, err := e.store.RevokeFamily(cmd.Context(), family, reasonAdmin)
+					if err != nil {
+						return err
+					}
+					if !found {
+						return fmt.Errorf("no session family %s", family)
+					}
+					fmt.Fprintf(a.stdout, "revoked family %s\n", family)
+					return nil
+				}
+				u, err := e.store.UserByEmail(cmd.Context(), revokeUser)
+				if err != nil {
+					return userLookupError(err, revokeUser)
+				}
+				n, err := e.store.RevokeSubjectFamilies(cmd.Context(), u.ID, reasonAdmin)
 				if err != nil {
 					return err
 				}
-				if !found {
-					return fmt.Errorf("no session family %s", family)
-				}
-				fmt.Fprintf(a.stdout, "revoked family %s\n", family)
+				fmt.Fprintf(a.stdout, "revoked %d session(s) of %s\n", n, u.Email)
 				return nil
-			}
-			u, err := e.store.UserByEmail(cmd.Context(), revokeUser)
-			if err != nil {
-				return userLookupError(err, revokeUser)
-			}
-			n, err := e.store.RevokeSubjectFamilies(cmd.Context(), u.ID, reasonAdmin)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "revoked %d session(s) of %s\n", n, u.Email)
-			return nil
+			})
 		},
 	}
 	revoke.Flags().StringVar(&revokeUser, "user", "", "revoke every session of this user (sign out everywhere)")

@@ -39,19 +39,16 @@ func (a *app) usersCommand() *cobra.Command {
 			if utf8.RuneCountInString(password) < minPasswordLen {
 				return fmt.Errorf("password must be at least %d characters", minPasswordLen)
 			}
-			e, err := a.open(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer e.store.Close()
-			u, err := e.store.CreateUser(cmd.Context(), email, password)
-			if errors.Is(err, storage.ErrConflict) {
-				return fmt.Errorf("a user with email %s already exists", storage.NormalizeEmail(email))
-			} else if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Email, u.ID)
-			return nil
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				u, err := e.store.CreateUser(cmd.Context(), email, password)
+				if errors.Is(err, storage.ErrConflict) {
+					return fmt.Errorf("a user with email %s already exists", storage.NormalizeEmail(email))
+				} else if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "created user %s (%s)\n", u.Email, u.ID)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&email, "email", "", "the user's email address (required)")
