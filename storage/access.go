@@ -9,7 +9,7 @@ import (
 
 // CreateAccessTokenSession implements oauth2.AccessTokenStorage.
 func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, req fosite.Requester) error {
-	row, err := newTokenRow(signature, req, req.GetSession().GetExpiresAt(fosite.AccessToken))
+	row, err := newTokenRow(ctx, signature, req, req.GetSession().GetExpiresAt(fosite.AccessToken))
 	if err != nil {
 		return err
 	}

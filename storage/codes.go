@@ -16,7 +16,7 @@ func (authorizeCodeRow) TableName() string { return "authorize_codes" }
 
 // CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
 func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string, req fosite.Requester) error {
-	row, err := newTokenRow(signature, req, req.GetSession().GetExpiresAt(fosite.AuthorizeCode))
+	row, err := newTokenRow(ctx, signature, req, req.GetSession().GetExpiresAt(fosite.AuthorizeCode))
 	if err != nil {
 		return err
 	}

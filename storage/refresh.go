@@ -161,7 +161,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	if st != nil {
 		parent = st.rotatedParent
 	}
-	row, err := newTokenRow(signature, req, req.GetSession().GetExpiresAt(fosite.RefreshToken))
+	row, err := newTokenRow(ctx, signature, req, req.GetSession().GetExpiresAt(fosite.RefreshToken))
 	if err != nil {
 		return err
 	}

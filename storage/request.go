@@ -25,11 +25,39 @@ type storedRequest struct {
 }
 
 // newTokenRow captures req under signature. fosite has already sanitized
-// the form, so no password or token reaches the database.
-func newTokenRow(signature string, req fosite.Requester, expires time.Time) (tokenRow, error) {
+// the form, so no password or token reaches the database. A refresh stores
+// the same request twice (access and refresh token) in one transaction:
+// the encoding is reused rather than done again.
+func newTokenRow(ctx context.Context, signature string, req fosite.Requester, expires time.Time) (tokenRow, error) {
+	st := stateFrom(ctx)
+	var data []byte
+	if st != nil && st.encodedReq == req {
+		data = st.encoded
+	} else {
+		var err error
+		if data, err = encodeRequest(req); err != nil {
+			return tokenRow{}, err
+		}
+		if st != nil {
+			st.encodedReq, st.encoded = req, data
+		}
+	}
+	return tokenRow{
+		Signature:   signature,
+		RequestID:   req.GetID(),
+		ClientID:    req.GetClient().GetID(),
+		Subject:     req.GetSession().GetSubject(),
+		Active:      true,
+		RequestedAt: req.GetRequestedAt(),
+		ExpiresAt:   expires,
+		Data:        data,
+	}, nil
+}
+
+func encodeRequest(req fosite.Requester) ([]byte, error) {
 	sess, err := json.Marshal(req.GetSession())
 	if err != nil {
-		return tokenRow{}, fmt.Errorf("encode session: %w", err)
+		return nil, fmt.Errorf("encode session: %w", err)
 	}
 	data, err := json.Marshal(storedRequest{
 		ID:              req.GetID(),
@@ -43,18 +71,9 @@ func newTokenRow(signature string, req fosite.Requester, expires time.Time) (tok
 		Session:         sess,
 	})
 	if err != nil {
-		return tokenRow{}, fmt.Errorf("encode request: %w", err)
+		return nil, fmt.Errorf("encode request: %w", err)
 	}
-	return tokenRow{
-		Signature:   signature,
-		RequestID:   req.GetID(),
-		ClientID:    req.GetClient().GetID(),
-		Subject:     req.GetSession().GetSubject(),
-		Active:      true,
-		RequestedAt: req.GetRequestedAt(),
-		ExpiresAt:   expires,
-		Data:        data,
-	}, nil
+	return data, nil
 }
 
 // decodeRequest rebuilds the fosite request stored in data, hydrating

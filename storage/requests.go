@@ -23,7 +23,7 @@ type oidcRow struct {
 func (oidcRow) TableName() string { return "oidc_requests" }
 
 func (s *Store) createRequest(ctx context.Context, model any, signature string, req fosite.Requester, wrap func(tokenRow) any) error {
-	row, err := newTokenRow(signature, req, req.GetSession().GetExpiresAt(fosite.AuthorizeCode))
+	row, err := newTokenRow(ctx, signature, req, req.GetSession().GetExpiresAt(fosite.AuthorizeCode))
 	if err != nil {
 		return err
 	}

@@ -237,6 +237,10 @@ type txState struct {
 	// graceReplay is set when the parent had already been rotated and is
 	// presented again within the grace window: the successor exists already.
 	graceReplay bool
+	// encodedReq and encoded cache the last request stored in this
+	// transaction (see newTokenRow).
+	encodedReq fosite.Requester
+	encoded    []byte
 }
 
 type txKey struct{}
