@@ -28,6 +28,7 @@ type KeySet interface {
 	Signer(alg jose.SignatureAlgorithm, typ string) (*keys.Signer, error)
 	Verify(token, typ string, algs ...jose.SignatureAlgorithm) ([]byte, error)
 	JWKSJSON() []byte
+	PublicKey(kid string) (*jose.JSONWebKey, bool)
 }
 
 // accessTokenClaims are the RFC 9068 §2.2 claims.
@@ -52,6 +53,8 @@ type accessTokenStrategy struct {
 	issuer string
 	ttl    time.Duration
 	now    func() time.Time
+	// verified caches signature checks (nil: verify every time).
+	verified *verifiedTokens
 }
 
 func (s *accessTokenStrategy) AccessTokenSignature(_ context.Context, token string) string {
@@ -109,6 +112,15 @@ func (s *accessTokenStrategy) ValidateAccessToken(_ context.Context, _ fosite.Re
 }
 
 func (s *accessTokenStrategy) verify(token string) (*accessTokenClaims, error) {
+	if s.verified != nil {
+		// A hit still needs its key in the set: a pruned key's tokens
+		// must fail even if they were verified before the pruning.
+		if e, ok := s.verified.get(token, s.now()); ok {
+			if _, live := s.keys.PublicKey(e.kid); live {
+				return s.checkClaims(e.claims)
+			}
+		}
+	}
 	payload, err := s.keys.Verify(token, accessTokenTyp, accessTokenAlgs...)
 	if err != nil {
 		return nil, fosite.ErrTokenSignatureMismatch.WithWrap(err)
@@ -117,11 +129,38 @@ func (s *accessTokenStrategy) verify(token string) (*accessTokenClaims, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, fosite.ErrInvalidTokenFormat.WithWrap(err)
 	}
+	checked, err := s.checkClaims(&c)
+	if err == nil && s.verified != nil {
+		if kid := headerKID(token); kid != "" {
+			s.verified.put(token, verifiedToken{kid: kid, claims: checked})
+		}
+	}
+	return checked, err
+}
+
+// checkClaims accepts only unexpired tokens of this issuer.
+func (s *accessTokenStrategy) checkClaims(c *accessTokenClaims) (*accessTokenClaims, error) {
 	switch {
 	case c.Issuer != s.issuer:
 		return nil, fosite.ErrTokenClaim.WithWrap(errors.New("foreign issuer"))
 	case c.ExpiresAt == 0 || !s.now().Before(time.Unix(c.ExpiresAt, 0)):
 		return nil, fosite.ErrTokenExpired
 	}
-	return &c, nil
+	return c, nil
+}
+
+// headerKID reads the kid of a token whose signature has been verified.
+func headerKID(token string) string {
+	raw, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		return ""
+	}
+	var h struct {
+		KID string `json:"kid"`
+	}
+	if json.Unmarshal(b, &h) != nil {
+		return ""
+	}
+	return h.KID
 }

@@ -66,3 +66,23 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
+
+// groupCommitStats is the storage's count of group commits.
+type groupCommitStats interface {
+	GroupCommitStats() (batches, units uint64)
+}
+
+// observeGroupCommits exports the group-commit counters; units ÷ commits
+// is the mean batch size, i.e. how many token writes share one commit.
+func (m *metrics) observeGroupCommits(gc groupCommitStats) {
+	m.registry.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rotor_db_group_commits_total",
+			Help: "Database transactions that committed queued token writes together.",
+		}, func() float64 { b, _ := gc.GroupCommitStats(); return float64(b) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rotor_db_group_commit_units_total",
+			Help: "Token writes (a refresh rotation, an access-token insert) committed by group commits.",
+		}, func() float64 { _, u := gc.GroupCommitStats(); return float64(u) }),
+	)
+}

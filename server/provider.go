@@ -123,7 +123,8 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 	if alg == "" {
 		alg = jose.ES256
 	}
-	access := &accessTokenStrategy{keys: keySet, alg: alg, issuer: set.Issuer, ttl: set.AccessTokenTTL, now: set.Now}
+	access := &accessTokenStrategy{keys: keySet, alg: alg, issuer: set.Issuer, ttl: set.AccessTokenTTL, now: set.Now,
+		verified: newVerifiedTokens(verifiedTokensCached)}
 	idSigner := &idTokenSigner{keys: keySet}
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: &tokenStrategy{

@@ -40,7 +40,9 @@ func (h *rotatingRefreshGrant) HandleTokenEndpointRequest(ctx context.Context, r
 }
 
 func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
-	err := h.RefreshTokenGrantHandler.PopulateTokenEndpointResponse(ctx, req, resp)
+	// The rotation's writes (spend the parent, store the new pair) are
+	// committed together with concurrent refreshes': one commit per batch.
+	err := h.RefreshTokenGrantHandler.PopulateTokenEndpointResponse(storage.WithGroupCommit(ctx), req, resp)
 	var reuse *storage.ReuseError
 	if !errors.As(err, &reuse) {
 		return err

@@ -122,6 +122,9 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		return nil, err
 	}
 	m := newMetrics()
+	if gc, ok := store.(groupCommitStats); ok {
+		m.observeGroupCommits(gc)
+	}
 	oauth, access := newProvider(providerSettings{
 		Issuer:           opts.Issuer,
 		AccessTokenTTL:   opts.AccessTokenTTL,

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/ory/fosite"
@@ -13,30 +15,50 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	hot, err := s.statements(ctx)
-	if err == nil {
-		_, err = s.exec(ctx, hot.insertAccess, row.Signature, row.RequestID, row.ClientID, row.Subject,
-			true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data)
-	}
-	if err != nil {
-		return fmt.Errorf("create access token: %w", mapErr(err))
-	}
-	return nil
+	return s.deferOrRun(ctx, func(ctx context.Context) error {
+		hot, err := s.statements(ctx)
+		if err == nil {
+			_, err = s.exec(ctx, hot.insertAccess, row.Signature, row.RequestID, row.ClientID, row.Subject,
+				true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data)
+		}
+		if err != nil {
+			return fmt.Errorf("create access token: %w", mapErr(err))
+		}
+		return nil
+	})
 }
 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage. A revoked or
 // rotated-out access token is fosite.ErrInactiveToken, so introspection
 // reports it inactive even though its signature still verifies.
 func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	var row accessTokenRow
-	if err := s.reader(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
-		return nil, fmt.Errorf("get access token: %w", mapErr(err))
+	var (
+		active bool
+		data   []byte
+	)
+	if stateFrom(ctx) == nil {
+		hot, err := s.statements(ctx)
+		if err != nil {
+			return nil, err
+		}
+		err = hot.accessView.QueryRowContext(ctx, signature).Scan(&active, &data)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("get access token: %w", fosite.ErrNotFound)
+		} else if err != nil {
+			return nil, fmt.Errorf("get access token: %w", mapErr(err))
+		}
+	} else {
+		var row accessTokenRow
+		if err := s.reader(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+			return nil, fmt.Errorf("get access token: %w", mapErr(err))
+		}
+		active, data = row.Row.Active, row.Row.Data
 	}
-	req, err := s.decodeRequest(ctx, row.Row.Data, session)
+	req, err := s.decodeRequest(ctx, data, session)
 	if err != nil {
 		return nil, err
 	}
-	if !row.Row.Active {
+	if !active {
 		return req, fmt.Errorf("access token revoked: %w", fosite.ErrInactiveToken)
 	}
 	return req, nil

@@ -28,6 +28,7 @@ const (
 		(id, client_id, subject, created_at, last_refreshed_at, expires_at, revoked_reason, session_id)
 		VALUES (?, ?, ?, ?, ?, ?, '', ?)
 		ON CONFLICT (id) DO UPDATE SET last_refreshed_at = excluded.last_refreshed_at`
+	qAccessView    = `SELECT active, data FROM access_tokens WHERE signature = ?`
 	qInsertRefresh = `INSERT INTO refresh_tokens
 		(signature, request_id, client_id, subject, active, requested_at, expires_at, data,
 		 parent_signature, access_signature)
@@ -37,8 +38,8 @@ const (
 // hotStatements are prepared once on the write pool.
 type hotStatements struct {
 	rotateRefresh, retirePairedAccess, insertAccess, upsertFamily, insertRefresh *sql.Stmt
-	// refreshView is prepared on the read pool.
-	refreshView *sql.Stmt
+	// refreshView and accessView are prepared on the read pool.
+	refreshView, accessView *sql.Stmt
 }
 
 func (s *Store) prepareHot(ctx context.Context) error {
@@ -72,12 +73,17 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q := refreshViewQuery
-	if s.postgres {
-		q = dollarPlaceholders(q)
-	}
-	if h.refreshView, err = rdb.PrepareContext(ctx, q); err != nil {
-		return fmt.Errorf("prepare refresh view: %w", mapErr(err))
+	for _, p := range []struct {
+		dst **sql.Stmt
+		q   string
+	}{{&h.refreshView, refreshViewQuery}, {&h.accessView, qAccessView}} {
+		q := p.q
+		if s.postgres {
+			q = dollarPlaceholders(q)
+		}
+		if *p.dst, err = rdb.PrepareContext(ctx, q); err != nil {
+			return fmt.Errorf("prepare %q: %w", strings.Fields(q)[0:3], mapErr(err))
+		}
 	}
 	s.hot = h
 	return nil
@@ -142,6 +148,9 @@ func (s *Store) statements(ctx context.Context) (*hotStatements, error) {
 // exec runs a prepared hot statement in ctx's transaction, or on its own.
 func (s *Store) exec(ctx context.Context, st *sql.Stmt, args ...any) (sql.Result, error) {
 	if ts := stateFrom(ctx); ts != nil {
+		if ts.deferred != nil {
+			return nil, errDeferredRead
+		}
 		if tx, ok := ts.tx.Statement.ConnPool.(*sql.Tx); ok {
 			return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 		}

@@ -113,6 +113,12 @@ func (s *Store) graceAllows(db *gorm.DB, v refreshView) (bool, error) {
 // rotated the token. A request that lost is either a grace replay (the
 // successor is reused, nothing is written) or reuse (ReuseError).
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	return s.deferOrRun(ctx, func(ctx context.Context) error {
+		return s.rotateRefreshToken(ctx, requestID, signature)
+	})
+}
+
+func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	db := s.writer(ctx)
 	now := s.now().UTC()
 	hot, err := s.statements(ctx)
@@ -153,14 +159,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 // first refresh token of a request opens its family; later ones extend the
 // family's idle window and link to the parent they replace.
 func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, req fosite.Requester) error {
-	st := stateFrom(ctx)
-	if st != nil && st.graceReplay {
-		return nil // the successor was stored by the request that rotated the parent
-	}
-	var parent string
-	if st != nil {
-		parent = st.rotatedParent
-	}
 	row, err := newTokenRow(ctx, signature, req, req.GetSession().GetExpiresAt(fosite.RefreshToken))
 	if err != nil {
 		return err
@@ -175,28 +173,28 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		ExpiresAt:       now.Add(s.opts.SessionMaxTTL),
 		SessionID:       sessionID(req.GetSession()),
 	}
-	hot, err := s.statements(ctx)
-	if err != nil {
-		return err
-	}
-	err = s.inTx(ctx, func(tx *gorm.DB) error {
-		ctx := ctx
-		if stateFrom(ctx) == nil {
-			ctx = context.WithValue(ctx, txKey{}, &txState{tx: tx})
+	return s.deferOrRun(ctx, func(ctx context.Context) error {
+		// What the rotation decided is known only now: with group commit
+		// it ran in the same unit, just before.
+		st := stateFrom(ctx)
+		if st.graceReplay {
+			return nil // the successor was stored by the request that rotated the parent
 		}
-		_, err := s.exec(ctx, hot.upsertFamily, family.ID, family.ClientID, family.Subject,
-			family.CreatedAt, family.LastRefreshedAt, family.ExpiresAt, family.SessionID)
+		hot, err := s.statements(ctx)
 		if err != nil {
 			return err
 		}
-		_, err = s.exec(ctx, hot.insertRefresh, row.Signature, row.RequestID, row.ClientID, row.Subject,
-			true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data, parent, accessSignature)
-		return err
+		_, err = s.exec(ctx, hot.upsertFamily, family.ID, family.ClientID, family.Subject,
+			family.CreatedAt, family.LastRefreshedAt, family.ExpiresAt, family.SessionID)
+		if err == nil {
+			_, err = s.exec(ctx, hot.insertRefresh, row.Signature, row.RequestID, row.ClientID, row.Subject,
+				true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data, st.rotatedParent, accessSignature)
+		}
+		if err != nil {
+			return fmt.Errorf("create refresh token in %s: %w", req.GetID(), mapErr(err))
+		}
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("create refresh token in %s: %w", req.GetID(), mapErr(err))
-	}
-	return nil
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage. fosite

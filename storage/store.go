@@ -79,6 +79,9 @@ type Store struct {
 
 	clientMu    sync.RWMutex
 	clientCache map[string]cachedClient
+
+	commits     committer
+	checkpoints *checkpointer // SQLite only
 }
 
 // Open connects to the database named by dsn: a file path or sqlite://path
@@ -145,7 +148,8 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	// synchronous=NORMAL in WAL mode loses nothing on a process crash
 	// (kill -9): only an OS crash can drop the last commits.
 	params := fmt.Sprintf("_journal_mode=WAL&_busy_timeout=%d&_foreign_keys=on&_synchronous=NORMAL", busy.Milliseconds())
-	write, err := gorm.Open(sqlite.Open("file:"+path+"?"+params+"&_txlock=immediate"), gormConfig())
+	registerWriterDriver()
+	write, err := gorm.Open(sqlite.New(sqlite.Config{DriverName: writerDriver, DSN: "file:" + path + "?" + params + "&_txlock=immediate"}), gormConfig())
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, mapErr(err))
 	}
@@ -173,7 +177,7 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if err := wdb.PingContext(ctx); err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, mapErr(err))
 	}
-	return &Store{write: write, read: read, path: path}, nil
+	return &Store{write: write, read: read, path: path, checkpoints: startCheckpointer(rdb)}, nil
 }
 
 // sqlitePath accepts a plain file path or sqlite://path.
@@ -205,6 +209,8 @@ func (s *Store) Path() string { return s.path }
 
 // Close releases both connection pools.
 func (s *Store) Close() error {
+	s.closeCommitter()
+	s.checkpoints.close()
 	var errs []error
 	for _, db := range []*gorm.DB{s.write, s.read} {
 		if sqlDB, err := db.DB(); err == nil {
@@ -241,7 +247,14 @@ type txState struct {
 	// transaction (see newTokenRow).
 	encodedReq fosite.Requester
 	encoded    []byte
+	// deferred, when set, replaces tx: the writes are recorded and
+	// committed later together with other requests' (WithGroupCommit).
+	deferred *deferredWrites
 }
+
+// errDeferredRead is the answer to a storage call that needs the database
+// inside a deferred transaction: only writes can be deferred.
+var errDeferredRead = errors.New("storage call not supported inside a group-committed transaction")
 
 type txKey struct{}
 
@@ -256,6 +269,9 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if st := stateFrom(ctx); st != nil {
 		return ctx, nil // fosite nests MaybeBeginTx in its reuse handling
 	}
+	if ctx.Value(groupCommitKey{}) != nil {
+		return context.WithValue(ctx, txKey{}, &txState{deferred: &deferredWrites{}}), nil
+	}
 	tx := s.write.WithContext(ctx).Begin()
 	if tx.Error != nil {
 		return ctx, fmt.Errorf("begin transaction: %w", mapErr(tx.Error))
@@ -269,6 +285,14 @@ func (s *Store) Commit(ctx context.Context) error {
 	if st == nil {
 		return errors.New("commit: no transaction in context")
 	}
+	if st.deferred != nil {
+		steps := st.deferred.steps
+		st.deferred.steps = nil
+		if len(steps) == 0 {
+			return nil
+		}
+		return s.submit(steps)
+	}
 	if err := st.tx.Commit().Error; err != nil {
 		return fmt.Errorf("commit: %w", mapErr(err))
 	}
@@ -281,6 +305,10 @@ func (s *Store) Rollback(ctx context.Context) error {
 	if st == nil {
 		return nil
 	}
+	if st.deferred != nil {
+		st.deferred.steps = nil // nothing was written yet
+		return nil
+	}
 	if err := st.tx.Rollback().Error; err != nil && !errors.Is(err, gorm.ErrInvalidTransaction) {
 		return fmt.Errorf("rollback: %w", mapErr(err))
 	}
@@ -290,7 +318,7 @@ func (s *Store) Rollback(ctx context.Context) error {
 // writer returns the transaction in ctx, or the write pool.
 func (s *Store) writer(ctx context.Context) *gorm.DB {
 	if st := stateFrom(ctx); st != nil {
-		return st.tx
+		return s.txOf(ctx, st)
 	}
 	return s.write.WithContext(ctx)
 }
@@ -299,7 +327,7 @@ func (s *Store) writer(ctx context.Context) *gorm.DB {
 // read pool.
 func (s *Store) reader(ctx context.Context) *gorm.DB {
 	if st := stateFrom(ctx); st != nil {
-		return st.tx
+		return s.txOf(ctx, st)
 	}
 	return s.read.WithContext(ctx)
 }
@@ -307,7 +335,21 @@ func (s *Store) reader(ctx context.Context) *gorm.DB {
 // inTx runs fn in a write transaction of its own unless ctx carries one.
 func (s *Store) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if st := stateFrom(ctx); st != nil {
+		if st.deferred != nil {
+			return errDeferredRead
+		}
 		return fn(st.tx)
 	}
 	return s.write.WithContext(ctx).Transaction(fn)
+}
+
+// txOf returns st's transaction; a deferred one has none, so the handle it
+// returns fails every statement with errDeferredRead.
+func (s *Store) txOf(ctx context.Context, st *txState) *gorm.DB {
+	if st.deferred == nil {
+		return st.tx
+	}
+	db := s.write.WithContext(ctx)
+	_ = db.AddError(errDeferredRead)
+	return db
 }

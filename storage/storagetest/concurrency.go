@@ -31,15 +31,19 @@ const racers = 50
 // from newDSN.
 func RunConcurrencyTests(t *testing.T, newDSN NewDSNFunc) {
 	tests := []struct {
-		name  string
-		grace time.Duration
+		name        string
+		grace       time.Duration
+		groupCommit bool
 	}{
 		{name: "RefreshRace/grace on", grace: 10 * time.Second},
 		{name: "RefreshRace/grace off", grace: 0},
+		{name: "RefreshRace/grace on, group commit", grace: 10 * time.Second, groupCommit: true},
+		{name: "RefreshRace/grace off, group commit", grace: 0, groupCommit: true},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { testRefreshRace(t, newDSN(t), tt.grace) })
+		t.Run(tt.name, func(t *testing.T) { testRefreshRace(t, newDSN(t), tt.grace, tt.groupCommit) })
 	}
+	t.Run("GroupCommit/one failing unit", func(t *testing.T) { testGroupCommitIsolation(t, newDSN(t)) })
 	t.Run("Migrate", func(t *testing.T) { testConcurrentMigrate(t, newDSN(t)) })
 }
 
@@ -51,10 +55,15 @@ type raceResult struct {
 // testRefreshRace has racers requests rotate one parent at once, as many
 // retries of one refresh would: each stores its own access token and the
 // same successor refresh token (Rotor derives the successor from the
-// parent, so every retry computes the same one).
-func testRefreshRace(t *testing.T, dsn string, grace time.Duration) {
+// parent, so every retry computes the same one). With group commit the
+// racers' writes share transactions, so the race is decided inside one.
+func testRefreshRace(t *testing.T, dsn string, grace time.Duration, groupCommit bool) {
 	s := OpenStore(t, dsn, storage.Options{RefreshReuseGrace: grace, Hasher: CheapHasher()})
 	ctx := context.Background()
+	rotateCtx := ctx
+	if groupCommit {
+		rotateCtx = storage.WithGroupCommit(ctx)
+	}
 	if err := s.CreateClient(ctx, storage.NewClient{ID: appClient, Public: true, TokenEndpointAuthMethod: "none",
 		GrantTypes: []string{"password", "refresh_token"}}); err != nil {
 		t.Fatal(err)
@@ -78,7 +87,7 @@ func testRefreshRace(t *testing.T, dsn string, grace time.Duration) {
 		go func() {
 			defer wg.Done()
 			<-start
-			errs[i] = Rotate(ctx, s, r, parent, fmt.Sprintf("at-%d", i), successor)
+			errs[i] = Rotate(rotateCtx, s, r, parent, fmt.Sprintf("at-%d", i), successor)
 		}()
 	}
 	close(start)
@@ -266,4 +275,59 @@ func count(t *testing.T, db *sql.DB, dsn, query string, args ...any) int64 {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return n
+}
+
+// testGroupCommitIsolation rotates many families at once with group
+// commit, one of them doomed (its new access token collides with an
+// existing one): that one fails and rolls back, every other commits.
+func testGroupCommitIsolation(t *testing.T, dsn string) {
+	s := OpenStore(t, dsn, storage.Options{Hasher: CheapHasher()})
+	ctx := context.Background()
+	if err := s.CreateClient(ctx, storage.NewClient{ID: appClient, Public: true, TokenEndpointAuthMethod: "none",
+		GrantTypes: []string{"password", "refresh_token"}}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := s.GetClient(ctx, appClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{s: s, clock: NewClock(), client: client}
+	const families, doomed = 30, 7
+	for i := range families {
+		f.issue(t, f.request(fmt.Sprintf("fam-%d", i), subject), fmt.Sprintf("at-%d-0", i), fmt.Sprintf("rt-%d-0", i))
+	}
+	errs := make([]error, families)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	b0, u0 := s.GroupCommitStats()
+	for i := range families {
+		at := fmt.Sprintf("at-%d-1", i)
+		if i == doomed {
+			at = "at-0-0" // already stored: the insert fails
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			errs[i] = Rotate(storage.WithGroupCommit(ctx), s, f.request(fmt.Sprintf("fam-%d", i), subject),
+				fmt.Sprintf("rt-%d-0", i), at, fmt.Sprintf("rt-%d-1", i))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	b, u := s.GroupCommitStats()
+	t.Logf("%d rotations in %d group commits (a failed batch is retried unit by unit)", u-u0, b-b0)
+	for i, err := range errs {
+		parentWant, successorWant := error(fosite.ErrInactiveToken), error(nil)
+		if i == doomed {
+			if err == nil {
+				t.Errorf("family %d: the colliding rotation succeeded", i)
+			}
+			parentWant, successorWant = nil, fosite.ErrNotFound // rolled back
+		} else if err != nil {
+			t.Errorf("family %d: %v", i, err)
+		}
+		f.refreshState(t, fmt.Sprintf("rt-%d-0", i), parentWant)
+		f.refreshState(t, fmt.Sprintf("rt-%d-1", i), successorWant)
+	}
 }
