@@ -160,7 +160,7 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 		if h, ok := res.(fosite.TokenEndpointHandler); ok {
 			// Appended directly: fosite's Append drops handlers of a type it
 			// already holds, and every wrapped handler is a quietHandler.
-			base.TokenEndpointHandlers = append(base.TokenEndpointHandlers, quietHandler{h})
+			base.TokenEndpointHandlers = append(base.TokenEndpointHandlers, newQuietHandler(h))
 		}
 		if h, ok := res.(*rotatingRefreshGrant); ok {
 			h.reused = m.reuseDetection

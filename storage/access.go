@@ -16,6 +16,12 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 		return err
 	}
 	return s.deferOrRun(ctx, func(ctx context.Context) error {
+		// A rotation's access token is stored in the successor refresh
+		// token's row (one row and three index entries fewer per refresh);
+		// a grace replay has no new refresh row, so it gets its own.
+		if st := stateFrom(ctx); st.rotatedParent != "" && !st.graceReplay {
+			return nil
+		}
 		hot, err := s.statements(ctx)
 		if err == nil {
 			_, err = s.exec(ctx, hot.insertAccess, row.Signature, row.RequestID, row.ClientID, row.Subject,
@@ -41,18 +47,24 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, ses
 		if err != nil {
 			return nil, err
 		}
-		err = hot.accessView.QueryRowContext(ctx, signature).Scan(&active, &data)
+		err = hot.accessView.QueryRowContext(ctx, signature, signature).Scan(&active, &data)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, fmt.Errorf("get access token: %w", fosite.ErrNotFound)
 		} else if err != nil {
 			return nil, fmt.Errorf("get access token: %w", mapErr(err))
 		}
 	} else {
-		var row accessTokenRow
-		if err := s.reader(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
-			return nil, fmt.Errorf("get access token: %w", mapErr(err))
+		var row struct {
+			Active bool
+			Data   []byte
 		}
-		active, data = row.Row.Active, row.Row.Data
+		res := s.reader(ctx).Raw(qAccessView, signature, signature).Scan(&row)
+		if res.Error != nil {
+			return nil, fmt.Errorf("get access token: %w", mapErr(res.Error))
+		} else if res.RowsAffected == 0 {
+			return nil, fmt.Errorf("get access token: %w", fosite.ErrNotFound)
+		}
+		active, data = row.Active, row.Data
 	}
 	req, err := s.decodeRequest(ctx, data, session)
 	if err != nil {
@@ -75,7 +87,10 @@ func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) 
 }
 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage: every access
-// token of the family (fosite's request ID) becomes inactive.
+// token of the family (fosite's request ID) that has a row of its own
+// becomes inactive. Those stored with the refresh token that came with
+// them follow that token: fosite calls RevokeRefreshToken alongside
+// (revocation endpoint, refresh and code reuse), which retires them all.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
 	err := s.writer(ctx).Model(&accessTokenRow{}).
 		Where("request_id = ? AND active = ?", requestID, true).Update("active", false).Error

@@ -28,7 +28,14 @@ const (
 		(id, client_id, subject, created_at, last_refreshed_at, expires_at, revoked_reason, session_id)
 		VALUES (?, ?, ?, ?, ?, ?, '', ?)
 		ON CONFLICT (id) DO UPDATE SET last_refreshed_at = excluded.last_refreshed_at`
-	qAccessView    = `SELECT active, data FROM access_tokens WHERE signature = ?`
+	// An access token is in its own row, or, when a refresh issued it, only
+	// in the successor refresh token's row (access_signature), whose
+	// active flag it shares: rotating or revoking that refresh token
+	// retires the access token with it.
+	qAccessView = `SELECT active, data FROM access_tokens WHERE signature = ?
+		UNION ALL
+		SELECT active, data FROM refresh_tokens WHERE access_signature = ?
+		LIMIT 1`
 	qInsertRefresh = `INSERT INTO refresh_tokens
 		(signature, request_id, client_id, subject, active, requested_at, expires_at, data,
 		 parent_signature, access_signature)

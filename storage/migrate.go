@@ -24,6 +24,9 @@ var migrations = []migration{
 			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{}, &bffSessionRow{},
 			&throttleRow{}, &AuditEvent{})
 	}},
+	{2, "access tokens issued by a refresh live in the refresh token's row", func(tx *gorm.DB) error {
+		return tx.Exec("CREATE INDEX IF NOT EXISTS idx_refresh_tokens_access_signature ON refresh_tokens (access_signature)").Error
+	}},
 }
 
 type schemaMigration struct {

@@ -278,8 +278,8 @@ func count(t *testing.T, db *sql.DB, dsn, query string, args ...any) int64 {
 }
 
 // testGroupCommitIsolation rotates many families at once with group
-// commit, one of them doomed (its new access token collides with an
-// existing one): that one fails and rolls back, every other commits.
+// commit, one of them doomed (its successor collides with an existing
+// refresh token): that one fails and rolls back, every other commits.
 func testGroupCommitIsolation(t *testing.T, dsn string) {
 	s := OpenStore(t, dsn, storage.Options{Hasher: CheapHasher()})
 	ctx := context.Background()
@@ -301,16 +301,16 @@ func testGroupCommitIsolation(t *testing.T, dsn string) {
 	var wg sync.WaitGroup
 	b0, u0 := s.GroupCommitStats()
 	for i := range families {
-		at := fmt.Sprintf("at-%d-1", i)
+		successor := fmt.Sprintf("rt-%d-1", i)
 		if i == doomed {
-			at = "at-0-0" // already stored: the insert fails
+			successor = "rt-0-0" // already stored: the insert fails
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			<-start
 			errs[i] = Rotate(storage.WithGroupCommit(ctx), s, f.request(fmt.Sprintf("fam-%d", i), subject),
-				fmt.Sprintf("rt-%d-0", i), at, fmt.Sprintf("rt-%d-1", i))
+				fmt.Sprintf("rt-%d-0", i), fmt.Sprintf("at-%d-1", i), successor)
 		}()
 	}
 	close(start)
