@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -101,22 +102,35 @@ func (s *Store) commitLoop() {
 	defer s.commits.loops.Done()
 	batch := make([]*writeUnit, 0, maxBatch)
 	for u := range s.commits.queue {
-		batch = append(batch[:0], u)
-	gather:
+		batch = s.gather(append(batch[:0], u))
+		s.runBatch(batch)
+		s.commits.batches.Add(1)
+		s.commits.units.Add(uint64(len(batch)))
+	}
+}
+
+// gather adds what is queued to batch. When that is little, it yields the
+// processor once first: requests that are about to submit (on a busy
+// server, several) get to, and join this commit instead of waiting for
+// the next one.
+func (s *Store) gather(batch []*writeUnit) []*writeUnit {
+	for yielded := false; ; yielded = true {
 		for len(batch) < maxBatch {
 			select {
 			case more, ok := <-s.commits.queue:
 				if !ok {
-					break gather
+					return batch
 				}
 				batch = append(batch, more)
+				continue
 			default:
-				break gather
 			}
+			break
 		}
-		s.runBatch(batch)
-		s.commits.batches.Add(1)
-		s.commits.units.Add(uint64(len(batch)))
+		if yielded || len(batch) >= maxBatch/4 {
+			return batch
+		}
+		runtime.Gosched()
 	}
 }
 

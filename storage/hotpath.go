@@ -92,7 +92,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 			return fmt.Errorf("prepare %q: %w", strings.Fields(q)[0:3], mapErr(err))
 		}
 	}
-	s.hot = h
+	s.hot.Store(h)
 	return nil
 }
 
@@ -142,14 +142,17 @@ func dollarPlaceholders(q string) string {
 // statements returns the prepared hot statements, preparing them on first
 // use for a store that was opened without Migrate.
 func (s *Store) statements(ctx context.Context) (*hotStatements, error) {
+	if h := s.hot.Load(); h != nil {
+		return h, nil // every statement of every request passes here
+	}
 	s.hotMu.Lock()
 	defer s.hotMu.Unlock()
-	if s.hot == nil {
+	if s.hot.Load() == nil {
 		if err := s.prepareHot(ctx); err != nil {
 			return nil, err
 		}
 	}
-	return s.hot, nil
+	return s.hot.Load(), nil
 }
 
 // exec runs a prepared hot statement in ctx's transaction, or on its own.

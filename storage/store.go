@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ory/fosite"
@@ -74,7 +75,7 @@ type Store struct {
 	newSession  func() fosite.Session
 	path        string
 	postgres    bool
-	hot         *hotStatements
+	hot         atomic.Pointer[hotStatements]
 	hotMu       sync.Mutex
 
 	clientMu    sync.RWMutex
