@@ -101,20 +101,24 @@ func (s *Store) closeCommitter() {
 func (s *Store) commitLoop() {
 	defer s.commits.loops.Done()
 	batch := make([]*writeUnit, 0, maxBatch)
+	busy := false
 	for u := range s.commits.queue {
-		batch = s.gather(append(batch[:0], u))
+		batch = s.gather(append(batch[:0], u), busy)
 		s.runBatch(batch)
+		busy = len(batch) > 1
 		s.commits.batches.Add(1)
 		s.commits.units.Add(uint64(len(batch)))
 	}
 }
 
-// gather adds what is queued to batch. When that is little, it yields the
-// processor once first: requests that are about to submit (on a busy
-// server, several) get to, and join this commit instead of waiting for
-// the next one.
-func (s *Store) gather(batch []*writeUnit) []*writeUnit {
-	for yielded := false; ; yielded = true {
+// gather adds what is queued to batch. When that is little but the last
+// batch showed concurrent writers, it yields the processor once first:
+// requests about to submit get to, and join this commit instead of
+// waiting for the next one. Without that sign it does not yield, since a
+// yield behind CPU-bound work (argon2 sign-ins) can cost a whole
+// scheduler slice.
+func (s *Store) gather(batch []*writeUnit, busy bool) []*writeUnit {
+	for yielded := !busy; ; yielded = true {
 		for len(batch) < maxBatch {
 			select {
 			case more, ok := <-s.commits.queue:

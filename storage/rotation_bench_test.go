@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -57,5 +58,65 @@ func BenchmarkRefreshRotation(b *testing.B) {
 		if err := s.Commit(tctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkRefreshRotationGroupCommit is the same write from 16 concurrent
+// refreshes (each its own family), committed the way the server does it:
+// group commit, several rotations per transaction.
+func BenchmarkRefreshRotationGroupCommit(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir()+"/bench.db", Options{RefreshReuseGrace: 10 * time.Second, Hasher: NewPasswordHasher(64, 1, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateClient(ctx, NewClient{ID: "mobile", Public: true, TokenEndpointAuthMethod: "none", GrantTypes: []string{"password", "refresh_token"}}); err != nil {
+		b.Fatal(err)
+	}
+	client, err := s.GetClient(ctx, "mobile")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var families atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		fam := fmt.Sprintf("family-%d", families.Add(1))
+		sess := &openid.DefaultSession{Subject: "user-1"}
+		sess.SetExpiresAt(fosite.AccessToken, time.Now().Add(10*time.Minute))
+		sess.SetExpiresAt(fosite.RefreshToken, time.Now().Add(time.Hour))
+		req := &fosite.Request{ID: fam, RequestedAt: time.Now(), Client: client, Session: sess, Form: map[string][]string{}}
+		if err := s.CreateRefreshTokenSession(ctx, fam+"-rt-0", fam+"-at-0", req); err != nil {
+			b.Error(err)
+			return
+		}
+		for i := 0; pb.Next(); i++ {
+			tctx, err := s.BeginTX(WithGroupCommit(ctx))
+			if err == nil {
+				err = s.RotateRefreshToken(tctx, fam, fmt.Sprintf("%s-rt-%d", fam, i))
+			}
+			if err == nil {
+				err = s.CreateAccessTokenSession(tctx, fmt.Sprintf("%s-at-%d", fam, i+1), req)
+			}
+			if err == nil {
+				err = s.CreateRefreshTokenSession(tctx, fmt.Sprintf("%s-rt-%d", fam, i+1), fmt.Sprintf("%s-at-%d", fam, i+1), req)
+			}
+			if err == nil {
+				err = s.Commit(tctx)
+			}
+			if err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	batches, units := s.GroupCommitStats()
+	if batches > 0 {
+		b.ReportMetric(float64(units)/float64(batches), "units/commit")
 	}
 }
