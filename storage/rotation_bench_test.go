@@ -16,21 +16,7 @@ import (
 // and refresh tokens), on a real SQLite file.
 func BenchmarkRefreshRotation(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir()+"/bench.db", Options{RefreshReuseGrace: 10 * time.Second, Hasher: NewPasswordHasher(64, 1, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.CreateClient(ctx, NewClient{ID: "mobile", Public: true, TokenEndpointAuthMethod: "none", GrantTypes: []string{"password", "refresh_token"}}); err != nil {
-		b.Fatal(err)
-	}
-	client, err := s.GetClient(ctx, "mobile")
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, client := benchStore(b)
 	sess := &openid.DefaultSession{Subject: "user-1"}
 	sess.SetExpiresAt(fosite.AccessToken, time.Now().Add(10*time.Minute))
 	sess.SetExpiresAt(fosite.RefreshToken, time.Now().Add(time.Hour))
@@ -66,21 +52,7 @@ func BenchmarkRefreshRotation(b *testing.B) {
 // group commit, several rotations per transaction.
 func BenchmarkRefreshRotationGroupCommit(b *testing.B) {
 	ctx := context.Background()
-	s, err := Open(ctx, b.TempDir()+"/bench.db", Options{RefreshReuseGrace: 10 * time.Second, Hasher: NewPasswordHasher(64, 1, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	if err := s.CreateClient(ctx, NewClient{ID: "mobile", Public: true, TokenEndpointAuthMethod: "none", GrantTypes: []string{"password", "refresh_token"}}); err != nil {
-		b.Fatal(err)
-	}
-	client, err := s.GetClient(ctx, "mobile")
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, client := benchStore(b)
 	var families atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(8)
@@ -119,4 +91,25 @@ func BenchmarkRefreshRotationGroupCommit(b *testing.B) {
 	if batches > 0 {
 		b.ReportMetric(float64(units)/float64(batches), "units/commit")
 	}
+}
+
+// benchStore opens a migrated SQLite store with one public client.
+func benchStore(b *testing.B) (*Store, fosite.Client) {
+	ctx := context.Background()
+	s, err := Open(ctx, b.TempDir()+"/bench.db", Options{RefreshReuseGrace: 10 * time.Second, Hasher: NewPasswordHasher(64, 1, 1)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if _, err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.CreateClient(ctx, NewClient{ID: "mobile", Public: true, TokenEndpointAuthMethod: "none", GrantTypes: []string{"password", "refresh_token"}}); err != nil {
+		b.Fatal(err)
+	}
+	client, err := s.GetClient(ctx, "mobile")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s, client
 }

@@ -64,15 +64,7 @@ func testRefreshRace(t *testing.T, dsn string, grace time.Duration, groupCommit 
 	if groupCommit {
 		rotateCtx = storage.WithGroupCommit(ctx)
 	}
-	if err := s.CreateClient(ctx, storage.NewClient{ID: appClient, Public: true, TokenEndpointAuthMethod: "none",
-		GrantTypes: []string{"password", "refresh_token"}}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := s.GetClient(ctx, appClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{s: s, clock: NewClock(), client: client}
+	f := raceFixture(t, s)
 	const family, parent, successor = "fam-race", "rt-parent", "rt-successor"
 	f.issue(t, f.request(family, subject), "at-parent", parent)
 
@@ -283,15 +275,7 @@ func count(t *testing.T, db *sql.DB, dsn, query string, args ...any) int64 {
 func testGroupCommitIsolation(t *testing.T, dsn string) {
 	s := OpenStore(t, dsn, storage.Options{Hasher: CheapHasher()})
 	ctx := context.Background()
-	if err := s.CreateClient(ctx, storage.NewClient{ID: appClient, Public: true, TokenEndpointAuthMethod: "none",
-		GrantTypes: []string{"password", "refresh_token"}}); err != nil {
-		t.Fatal(err)
-	}
-	client, err := s.GetClient(ctx, appClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &fixture{s: s, clock: NewClock(), client: client}
+	f := raceFixture(t, s)
 	const families, doomed = 30, 7
 	for i := range families {
 		f.issue(t, f.request(fmt.Sprintf("fam-%d", i), subject), fmt.Sprintf("at-%d-0", i), fmt.Sprintf("rt-%d-0", i))
@@ -330,4 +314,19 @@ func testGroupCommitIsolation(t *testing.T, dsn string) {
 		f.refreshState(t, fmt.Sprintf("rt-%d-0", i), parentWant)
 		f.refreshState(t, fmt.Sprintf("rt-%d-1", i), successorWant)
 	}
+}
+
+// raceFixture registers the app client on s for the race tests.
+func raceFixture(t *testing.T, s *storage.Store) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.CreateClient(ctx, storage.NewClient{ID: appClient, Public: true, TokenEndpointAuthMethod: "none",
+		GrantTypes: []string{"password", "refresh_token"}}); err != nil {
+		t.Fatal(err)
+	}
+	client, err := s.GetClient(ctx, appClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{s: s, clock: NewClock(), client: client}
 }
