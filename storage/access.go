@@ -38,33 +38,19 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 // rotated-out access token is fosite.ErrInactiveToken, so introspection
 // reports it inactive even though its signature still verifies.
 func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	hot, err := s.statements(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var (
 		active bool
 		data   []byte
 	)
-	if stateFrom(ctx) == nil {
-		hot, err := s.statements(ctx)
-		if err != nil {
-			return nil, err
-		}
-		err = hot.accessView.QueryRowContext(ctx, signature, signature).Scan(&active, &data)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("get access token: %w", fosite.ErrNotFound)
-		} else if err != nil {
-			return nil, fmt.Errorf("get access token: %w", mapErr(err))
-		}
-	} else {
-		var row struct {
-			Active bool
-			Data   []byte
-		}
-		res := s.reader(ctx).Raw(qAccessView, signature, signature).Scan(&row)
-		if res.Error != nil {
-			return nil, fmt.Errorf("get access token: %w", mapErr(res.Error))
-		} else if res.RowsAffected == 0 {
-			return nil, fmt.Errorf("get access token: %w", fosite.ErrNotFound)
-		}
-		active, data = row.Active, row.Data
+	err = s.queryRow(ctx, hot.accessView, qAccessView, signature, signature).Scan(&active, &data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("get access token: %w", fosite.ErrNotFound)
+	} else if err != nil {
+		return nil, fmt.Errorf("get access token: %w", mapErr(err))
 	}
 	req, err := s.decodeRequest(ctx, data, session)
 	if err != nil {

@@ -96,16 +96,16 @@ func (s *Store) prepareHot(ctx context.Context) error {
 	return nil
 }
 
-// refreshViewPrepared is refreshView on the read pool, for the first look
-// at a presented refresh token (outside any transaction).
-func (s *Store) refreshViewPrepared(ctx context.Context, signature string) (refreshView, error) {
+// refreshView reads a refresh token with its family: on the read pool, or
+// inside ctx's transaction (the rotation re-reads what it lost a race on).
+func (s *Store) refreshView(ctx context.Context, signature string) (refreshView, error) {
 	var v refreshView
 	hot, err := s.statements(ctx)
 	if err != nil {
 		return v, err
 	}
 	var rotated, revoked, expires sql.NullTime
-	err = hot.refreshView.QueryRowContext(ctx, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &revoked, &expires)
+	err = s.queryRow(ctx, hot.refreshView, refreshViewQuery, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &revoked, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
 	} else if err != nil {
@@ -154,6 +154,33 @@ func (s *Store) statements(ctx context.Context) (*hotStatements, error) {
 	}
 	return s.hot.Load(), nil
 }
+
+// queryRow runs a prepared hot read on the read pool, or query in ctx's
+// transaction (so it sees that transaction's writes; the read statements
+// belong to the read pool, which a write transaction can't use).
+func (s *Store) queryRow(ctx context.Context, st *sql.Stmt, query string, args ...any) rowScanner {
+	ts := stateFrom(ctx)
+	if ts == nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if ts.deferred != nil {
+		return errRow{errDeferredRead}
+	}
+	tx, ok := ts.tx.Statement.ConnPool.(*sql.Tx)
+	if !ok {
+		return errRow{errors.New("storage: transaction without a database/sql transaction")}
+	}
+	if s.postgres {
+		query = dollarPlaceholders(query)
+	}
+	return tx.QueryRowContext(ctx, query, args...)
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // exec runs a prepared hot statement in ctx's transaction, or on its own.
 func (s *Store) exec(ctx context.Context, st *sql.Stmt, args ...any) (sql.Result, error) {

@@ -26,18 +26,6 @@ const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_
 	FROM refresh_tokens r LEFT JOIN token_families f ON f.id = r.request_id
 	WHERE r.signature = ?`
 
-func (s *Store) refreshView(db *gorm.DB, signature string) (refreshView, error) {
-	var v refreshView
-	res := db.Raw(refreshViewQuery, signature).Scan(&v)
-	if res.Error != nil {
-		return v, fmt.Errorf("get refresh token: %w", mapErr(res.Error))
-	}
-	if res.RowsAffected == 0 {
-		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
-	}
-	return v, nil
-}
-
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage.
 //
 // A rotated token is fosite.ErrInactiveToken (fosite then revokes the
@@ -46,13 +34,7 @@ func (s *Store) refreshView(db *gorm.DB, signature string) (refreshView, error) 
 // lost gets the same successor again.
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	db := s.reader(ctx)
-	var v refreshView
-	var err error
-	if stateFrom(ctx) == nil {
-		v, err = s.refreshViewPrepared(ctx, signature)
-	} else {
-		v, err = s.refreshView(db, signature)
-	}
+	v, err := s.refreshView(ctx, signature)
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +122,7 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 		}
 		return nil
 	}
-	v, err := s.refreshView(db, signature)
+	v, err := s.refreshView(ctx, signature)
 	if err != nil {
 		return err
 	}
