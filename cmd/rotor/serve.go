@@ -64,7 +64,9 @@ func (a *app) serveCommand() *cobra.Command {
 					AccountMaxDelay: e.cfg.Security.AccountMaxDelay,
 					IPMaxDelay:      e.cfg.Security.IPMaxDelay,
 				},
-				Logger: e.log,
+				// With metrics.addr, /metrics is served there only.
+				SeparateMetrics: e.cfg.Metrics.Addr != "",
+				Logger:          e.log,
 			}, e.store, keySet)
 			if err != nil {
 				return err
