@@ -51,11 +51,11 @@ func (s *Server) postLogin(c echo.Context) error {
 		return s.renderLogin(c, http.StatusBadRequest, ar, username, wrongCredentials)
 	}
 	ctx := c.Request().Context()
-	defer s.lockSignIn(username, clientIP(c.Request()))()
-	wait, err := s.throttleWait(ctx, username, clientIP(c.Request()))
+	release, wait, err := s.admitSignIn(ctx, username, clientIP(c.Request()))
 	if err != nil {
 		return s.authorizeError(c, ar, err)
 	}
+	defer release()
 	if wait > 0 {
 		s.audit(ctx, storage.AuditEvent{Type: "throttled", Email: storage.NormalizeEmail(username), ClientID: ar.GetClient().GetID(), Detail: wait.Round(time.Second).String()})
 		s.metrics.throttled.Inc()

@@ -85,7 +85,7 @@ type Server struct {
 	now             func() time.Time
 	metrics         *metrics
 	throttle        ThrottleOptions
-	signIn          stripes
+	signIns         *signInGate
 	jwksMaxAge      time.Duration
 	separateMetrics bool
 }
@@ -151,6 +151,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		now:             opts.Now,
 		metrics:         m,
 		throttle:        opts.Throttle,
+		signIns:         newSignInGate(),
 		jwksMaxAge:      opts.JWKSMaxAge,
 		separateMetrics: opts.SeparateMetrics,
 	}

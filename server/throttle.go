@@ -2,10 +2,8 @@ package server
 
 import (
 	"context"
-	"hash/fnv"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -37,16 +35,6 @@ func (o ThrottleOptions) policies() (account, ip storage.ThrottlePolicy) {
 func accountKey(email string) string { return "acct:" + storage.NormalizeEmail(email) }
 func ipKey(ip string) string         { return "ip:" + ip }
 
-// throttleWait is how long a sign-in for email from ip must still wait.
-func (s *Server) throttleWait(ctx context.Context, email, ip string) (time.Duration, error) {
-	a, err := s.store.ThrottleWait(ctx, accountKey(email))
-	if err != nil {
-		return 0, err
-	}
-	b, err := s.store.ThrottleWait(ctx, ipKey(ip))
-	return max(a, b), err
-}
-
 // signInFailed counts a wrong password against the account and the IP.
 func (s *Server) signInFailed(ctx context.Context, r *http.Request, email, clientID string) {
 	acct, ip := s.throttle.policies()
@@ -76,39 +64,4 @@ func retryAfter(c echo.Context, wait time.Duration) {
 // since any client can send it.
 func clientIP(r *http.Request) string {
 	return echo.ExtractIPDirect()(r)
-}
-
-// signInStripes serialise sign-in attempts that share an account or a
-// client IP (per stripe, in this process), so that a burst of parallel
-// guesses can't all pass the throttle check before the first failure is
-// recorded: each attempt sees the ones before it. Striping bounds the
-// memory whatever names attackers send; unrelated sign-ins rarely share a
-// stripe.
-const signInStripes = 256
-
-type stripes [signInStripes]sync.Mutex
-
-func stripeOf(key string) int {
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	return int(h.Sum32() % signInStripes)
-}
-
-// lockSignIn locks the stripes of the account and the IP, in index order
-// so that two attempts can't deadlock, and returns the unlock.
-func (s *Server) lockSignIn(email, ip string) (unlock func()) {
-	a, b := stripeOf(accountKey(email)), stripeOf(ipKey(ip))
-	if a > b {
-		a, b = b, a
-	}
-	s.signIn[a].Lock()
-	if b != a {
-		s.signIn[b].Lock()
-	}
-	return func() {
-		if b != a {
-			s.signIn[b].Unlock()
-		}
-		s.signIn[a].Unlock()
-	}
 }

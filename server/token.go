@@ -26,11 +26,11 @@ func (s *Server) token(c echo.Context) error {
 	form := c.Request().PostForm
 	password := form.Get("grant_type") == "password"
 	if password {
-		defer s.lockSignIn(form.Get("username"), clientIP(c.Request()))()
-		wait, err := s.throttleWait(ctx, form.Get("username"), clientIP(c.Request()))
+		release, wait, err := s.admitSignIn(ctx, form.Get("username"), clientIP(c.Request()))
 		if err != nil {
 			return s.writeOAuthError(c, err)
 		}
+		defer release()
 		if wait > 0 {
 			return s.throttled(c, form.Get("username"), wait)
 		}

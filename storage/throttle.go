@@ -54,21 +54,33 @@ func throttleKey(key string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-// ThrottleWait returns how long the caller must still wait before key may
-// try again (0: go ahead).
-func (s *Store) ThrottleWait(ctx context.Context, key string) (time.Duration, error) {
+// ThrottleState is what a key's recent failures mean for its next attempt.
+type ThrottleState struct {
+	// Failures still counting against the key (within the policy's Forget).
+	Failures int
+	// Wait is how long the key must still wait (0: go ahead).
+	Wait time.Duration
+}
+
+// Throttle returns key's state under policy p.
+func (s *Store) Throttle(ctx context.Context, key string, p ThrottlePolicy) (ThrottleState, error) {
 	key = throttleKey(key)
 	var row throttleRow
 	err := s.reader(ctx).Where("throttle_key = ?", key).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return 0, nil
+		return ThrottleState{}, nil
 	} else if err != nil {
-		return 0, fmt.Errorf("throttle check: %w", mapErr(err))
+		return ThrottleState{}, fmt.Errorf("throttle check: %w", mapErr(err))
 	}
-	if wait := row.BlockedUntil.Sub(s.now()); wait > 0 {
-		return wait, nil
+	now := s.now()
+	var st ThrottleState
+	if now.Sub(row.LastFailure) <= p.Forget {
+		st.Failures = row.Failures
 	}
-	return 0, nil
+	if wait := row.BlockedUntil.Sub(now); wait > 0 {
+		st.Wait = wait
+	}
+	return st, nil
 }
 
 // ThrottleFail records a failure for key and returns the wait it imposes.

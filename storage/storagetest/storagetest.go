@@ -255,6 +255,7 @@ func RunTests(t *testing.T, newStore NewStoreFunc) {
 		{name: "EndBrowserSessionRevokesFamilies", run: testEndBrowserSession},
 		{name: "Consents", run: testConsents},
 		{name: "BFFSessions", run: testBFFSessions},
+		{name: "Throttle", run: testThrottle},
 		{name: "GC", run: testGC},
 		{name: "MigrateIdempotent", run: testMigrate},
 	}
