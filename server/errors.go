@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -28,9 +29,19 @@ func oauthError(err error) *fosite.RFC6749Error {
 	return rfc
 }
 
+// statusClientClosedRequest is logged for requests the client abandoned.
+const statusClientClosedRequest = 499
+
 // writeOAuthError renders err as §5.2 JSON; invalid_client carries the
 // WWW-Authenticate challenge of §5.2 and RFC 7235.
 func (s *Server) writeOAuthError(c echo.Context, err error) error {
+	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+		// The client went away while waiting (for the hashing pool, the
+		// sign-in gate): nobody reads this answer. nginx's 499 "client
+		// closed request" keeps it out of the 5xx and database-error counts
+		// that alerts watch.
+		return c.NoContent(statusClientClosedRequest)
+	}
 	rfc := oauthError(err)
 	s.logError(c, rfc, err)
 	if rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField {
