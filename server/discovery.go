@@ -3,7 +3,6 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"strings"
 
@@ -80,15 +79,32 @@ func (s *Server) serveDiscovery(c echo.Context) error {
 // revalidate cheaply.
 func (s *Server) jwks(c echo.Context) error {
 	body := s.keys.JWKSJSON()
-	sum := sha256.Sum256(body)
-	etag := `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`
+	etag := s.jwksETag(body)
 	h := c.Response().Header()
-	h.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(s.jwksMaxAge.Seconds())))
+	h.Set("Cache-Control", s.jwksCacheControl)
 	h.Set("ETag", etag)
 	if match := c.Request().Header.Get("If-None-Match"); match != "" && etagMatches(match, etag) {
 		return c.NoContent(http.StatusNotModified)
 	}
 	return c.Blob(http.StatusOK, "application/jwk-set+json", body)
+}
+
+// jwksTag is the ETag of one JWKS body.
+type jwksTag struct {
+	body []byte
+	etag string
+}
+
+// jwksETag returns body's ETag, hashing only when the key set (whose
+// marshalled form the key manager keeps until it changes) is new.
+func (s *Server) jwksETag(body []byte) string {
+	if t := s.jwksTag.Load(); t != nil && len(t.body) == len(body) && (len(body) == 0 || &t.body[0] == &body[0]) {
+		return t.etag
+	}
+	sum := sha256.Sum256(body)
+	t := &jwksTag{body: body, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:16]) + `"`}
+	s.jwksTag.Store(t)
+	return t.etag
 }
 
 // etagMatches implements If-None-Match's list and weak comparison (RFC 9110 §13.1.2).

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -70,24 +71,25 @@ type Options struct {
 
 // Server is Rotor's HTTP surface.
 type Server struct {
-	echo            *echo.Echo
-	oauth           fosite.OAuth2Provider
-	store           Store
-	keys            KeySet
-	issuer          string
-	log             *slog.Logger
-	discoveryDoc    discoveryDocument
-	access          *accessTokenStrategy
-	pages           map[string]*template.Template
-	cookies         cookiePolicy
-	csrfKey         []byte
-	browserTTL      time.Duration
-	now             func() time.Time
-	metrics         *metrics
-	throttle        ThrottleOptions
-	signIns         *signInGate
-	jwksMaxAge      time.Duration
-	separateMetrics bool
+	echo             *echo.Echo
+	oauth            fosite.OAuth2Provider
+	store            Store
+	keys             KeySet
+	issuer           string
+	log              *slog.Logger
+	discoveryDoc     discoveryDocument
+	access           *accessTokenStrategy
+	pages            map[string]*template.Template
+	cookies          cookiePolicy
+	csrfKey          []byte
+	browserTTL       time.Duration
+	now              func() time.Time
+	metrics          *metrics
+	throttle         ThrottleOptions
+	signIns          *signInGate
+	jwksCacheControl string
+	jwksTag          atomic.Pointer[jwksTag]
+	separateMetrics  bool
 }
 
 // MetricsHandler serves the Prometheus metrics.
@@ -137,23 +139,23 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		Now:              opts.Now,
 	}, store, keySet, m)
 	s := &Server{
-		echo:            echo.New(),
-		oauth:           oauth,
-		store:           store,
-		keys:            keySet,
-		issuer:          opts.Issuer,
-		log:             opts.Logger,
-		access:          access,
-		pages:           pages,
-		cookies:         newCookiePolicy(opts.Issuer),
-		csrfKey:         opts.CSRFKey,
-		browserTTL:      opts.BrowserTTL,
-		now:             opts.Now,
-		metrics:         m,
-		throttle:        opts.Throttle,
-		signIns:         newSignInGate(),
-		jwksMaxAge:      opts.JWKSMaxAge,
-		separateMetrics: opts.SeparateMetrics,
+		echo:             echo.New(),
+		oauth:            oauth,
+		store:            store,
+		keys:             keySet,
+		issuer:           opts.Issuer,
+		log:              opts.Logger,
+		access:           access,
+		pages:            pages,
+		cookies:          newCookiePolicy(opts.Issuer),
+		csrfKey:          opts.CSRFKey,
+		browserTTL:       opts.BrowserTTL,
+		now:              opts.Now,
+		metrics:          m,
+		throttle:         opts.Throttle,
+		signIns:          newSignInGate(),
+		jwksCacheControl: fmt.Sprintf("public, max-age=%d", int(opts.JWKSMaxAge.Seconds())),
+		separateMetrics:  opts.SeparateMetrics,
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
