@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -56,37 +55,13 @@ func (a *app) benchSetup(ctx context.Context, f benchFlags) error {
 }
 
 // post sends a form and decodes a JSON answer; any status but 200 is an error.
-func (b *bencher) post(ctx context.Context, path string, form url.Values, basic bool) (map[string]any, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, trimURL(b.f.url)+path, strings.NewReader(form.Encode()))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if basic {
-		req.SetBasicAuth(url.QueryEscape(b.f.confID), url.QueryEscape(b.f.confSecret))
-	}
-	resp, err := b.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: status %d: %.200s", path, resp.StatusCode, body)
-	}
-	var out map[string]any
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &out); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-	}
-	return out, nil
+func (b *bencher) post(ctx context.Context, path string, form url.Values, basic bool) (tokenAnswer, error) {
+	var out tokenAnswer
+	err := b.fast.do(ctx, "POST", path, form.Encode(), basic, &out)
+	return out, err
 }
 
-func (b *bencher) passwordGrant(ctx context.Context) (map[string]any, error) {
+func (b *bencher) passwordGrant(ctx context.Context) (tokenAnswer, error) {
 	return b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"password"}, "client_id": {b.f.clientID},
 		"username": {b.f.user}, "password": {b.f.password}}, false)
 }
@@ -105,24 +80,39 @@ func refreshWorker(ctx context.Context, b *bencher) (func(context.Context) error
 	if err != nil {
 		return nil, err
 	}
-	rt, _ := tok["refresh_token"].(string)
+	rt := tok.RefreshToken
+	if rt == "" {
+		return nil, errors.New("password grant: no refresh token (is offline_access granted?)")
+	}
 	return func(ctx context.Context) error {
 		out, err := b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {b.f.clientID}, "refresh_token": {rt}}, false)
+		if err == nil && out.RefreshToken == "" {
+			err = errors.New("refresh: answer without a refresh token")
+		}
 		if err != nil {
-			if again, lerr := b.passwordGrant(context.WithoutCancel(ctx)); lerr == nil {
-				rt, _ = again["refresh_token"].(string)
+			if ctx.Err() == nil {
+				if again, lerr := b.passwordGrant(context.WithoutCancel(ctx)); lerr == nil {
+					rt = again.RefreshToken
+				}
 			}
 			return err
 		}
-		rt, _ = out["refresh_token"].(string)
+		rt = out.RefreshToken
 		return nil
 	}, nil
 }
 
 func clientCredentialsWorker(_ context.Context, b *bencher) (func(context.Context) error, error) {
+	const form = "grant_type=client_credentials"
 	return func(ctx context.Context) error {
-		_, err := b.post(ctx, "/oauth2/token", url.Values{"grant_type": {"client_credentials"}}, true)
-		return err
+		var out tokenAnswer
+		if err := b.fast.do(ctx, "POST", "/oauth2/token", form, true, &out); err != nil {
+			return err
+		}
+		if out.AccessToken == "" {
+			return errors.New("client_credentials: answer without an access token")
+		}
+		return nil
 	}, nil
 }
 
@@ -131,10 +121,11 @@ func introspectWorker(ctx context.Context, b *bencher) (func(context.Context) er
 	if err != nil {
 		return nil, err
 	}
-	at, _ := tok["access_token"].(string)
+	form := url.Values{"token": {tok.AccessToken}}.Encode()
 	return func(ctx context.Context) error {
-		out, err := b.post(ctx, "/oauth2/introspect", url.Values{"token": {at}}, true)
-		if err == nil && out["active"] != true {
+		var out tokenAnswer
+		err := b.fast.do(ctx, "POST", "/oauth2/introspect", form, true, &out)
+		if err == nil && !out.Active {
 			err = errors.New("introspection: token reported inactive")
 		}
 		return err
@@ -143,20 +134,7 @@ func introspectWorker(ctx context.Context, b *bencher) (func(context.Context) er
 
 func jwksWorker(_ context.Context, b *bencher) (func(context.Context) error, error) {
 	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, trimURL(b.f.url)+"/.well-known/jwks.json", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := b.client.Do(req)
-		if err != nil {
-			return err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("jwks: status %d", resp.StatusCode)
-		}
-		return nil
+		return b.fast.do(ctx, "GET", "/.well-known/jwks.json", "", false, nil)
 	}, nil
 }
 
