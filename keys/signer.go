@@ -15,6 +15,10 @@ type Signer struct {
 	kid    string
 	alg    jose.SignatureAlgorithm
 	signer jose.Signer
+	// header is go-jose's encoded protected header, made once; with direct
+	// it lets Sign skip go-jose's per-token header map and serialisation.
+	header []byte
+	direct func(signingInput []byte) ([]byte, error)
 }
 
 // Signer returns a signer using the current key for alg, stamping typ into
@@ -56,6 +60,11 @@ func (k *key) signer(typ string) (*Signer, error) {
 		return nil, fmt.Errorf("signer for key %s: %w", k.kid, err)
 	}
 	s = &Signer{kid: k.kid, alg: k.alg, signer: js}
+	if s.direct = directSigner(k.alg, k.private); s.direct != nil {
+		if s.header, err = protectedHeader(js); err != nil {
+			return nil, fmt.Errorf("signer for key %s: %w", k.kid, err)
+		}
+	}
 	k.signers[typ] = s
 	return s, nil
 }
@@ -71,6 +80,9 @@ func (s *Signer) Sign(claims any) (string, error) {
 	payload, err := json.Marshal(claims)
 	if err != nil {
 		return "", fmt.Errorf("marshal claims: %w", err)
+	}
+	if s.direct != nil {
+		return s.signDirect(payload)
 	}
 	jws, err := s.signer.Sign(payload)
 	if err != nil {
