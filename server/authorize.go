@@ -117,6 +117,7 @@ func checkAuthorizeParams(ctx context.Context, ar fosite.AuthorizeRequester) err
 func (s *Server) authorizeError(c echo.Context, ar fosite.AuthorizeRequester, err error) error {
 	rfc := oauthError(err)
 	s.logError(c, rfc, err)
+	s.countShed(err)
 	if ar == nil || !ar.IsRedirectURIValid() || ar.GetRedirectURI() == nil {
 		status := rfc.CodeField
 		// 401 (invalid_client) would need a WWW-Authenticate challenge

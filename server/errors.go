@@ -29,6 +29,16 @@ func oauthError(err error) *fosite.RFC6749Error {
 	return rfc
 }
 
+// countShed counts a sign-in turned away by load shedding (the hashing
+// pool or the sign-in gate stayed busy): load, not a database fault.
+func (s *Server) countShed(err error) bool {
+	if errors.Is(err, storage.ErrHashPoolBusy) || errors.Is(err, errSignInBusy) {
+		s.metrics.signInsShed.Inc()
+		return true
+	}
+	return false
+}
+
 // statusClientClosedRequest is logged for requests the client abandoned.
 const statusClientClosedRequest = 499
 
@@ -44,10 +54,14 @@ func (s *Server) writeOAuthError(c echo.Context, err error) error {
 	}
 	rfc := oauthError(err)
 	s.logError(c, rfc, err)
-	if rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField {
-		s.metrics.dbErrors.Inc()
-	}
 	h := c.Response().Header()
+	if rfc.ErrorField == fosite.ErrTemporarilyUnavailable.ErrorField {
+		if s.countShed(err) {
+			h.Set("Retry-After", "1")
+		} else {
+			s.metrics.dbErrors.Inc()
+		}
+	}
 	h.Set("Content-Type", "application/json;charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")

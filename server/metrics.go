@@ -18,6 +18,7 @@ type metrics struct {
 	latency         *prometheus.HistogramVec
 	familiesRevoked *prometheus.CounterVec
 	dbErrors        prometheus.Counter
+	signInsShed     prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -60,9 +61,13 @@ func newMetrics() *metrics {
 			Name: "rotor_database_errors_total",
 			Help: "Requests answered 503 because the database was busy, locked or unreachable.",
 		}),
+		signInsShed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rotor_signin_shed_total",
+			Help: "Sign-ins answered 503 because the hashing pool, or the account's or address's turn, stayed busy for security.hash_wait.",
+		}),
 	}
 	m.registry.MustRegister(m.tokensIssued, m.refreshes, m.bffRefreshes, m.reuseDetection, m.throttled,
-		m.requests, m.latency, m.familiesRevoked, m.dbErrors,
+		m.requests, m.latency, m.familiesRevoked, m.dbErrors, m.signInsShed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

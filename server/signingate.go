@@ -43,8 +43,13 @@ func newSignInGate() *signInGate {
 // it now).
 func (s *Server) admitSignIn(ctx context.Context, email, ip string) (release func(), wait time.Duration, err error) {
 	acct, addr := s.throttle.policies()
-	return s.signIns.admit(ctx, s.store.Throttle, throttledKey{accountKey(email), acct}, throttledKey{ipKey(ip), addr})
+	return s.signIns.admit(ctx, s.store.Throttle, s.throttle.TurnWait, throttledKey{accountKey(email), acct}, throttledKey{ipKey(ip), addr})
 }
+
+// errSignInBusy: the attempt waited its whole turn wait at a busy account
+// or address. Shedding it frees the connection a flood would otherwise
+// pile up behind one account.
+var errSignInBusy = fmt.Errorf("%w: too many sign-ins in progress for this account or address", storage.ErrUnavailable)
 
 // throttledKey is a key and the policy its failures are judged by.
 type throttledKey struct {
@@ -56,10 +61,20 @@ type throttledKey struct {
 type throttleState func(ctx context.Context, key string, p storage.ThrottlePolicy) (storage.ThrottleState, error)
 
 // admit waits until every key has room for one more attempt, takes it, and
-// returns the release and the longest throttle wait among the keys.
-func (g *signInGate) admit(ctx context.Context, read throttleState, keys ...throttledKey) (release func(), wait time.Duration, err error) {
+// returns the release and the longest throttle wait among the keys. After
+// maxWait (> 0) of waiting it gives up with errSignInBusy.
+func (g *signInGate) admit(ctx context.Context, read throttleState, maxWait time.Duration, keys ...throttledKey) (release func(), wait time.Duration, err error) {
 	states := make([]storage.ThrottleState, len(keys))
 	woken := false
+	var (
+		t      *time.Timer
+		giveUp <-chan time.Time // nil (never) until the first wait
+	)
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		g.mu.Lock()
 		gen := g.gen
@@ -110,17 +125,30 @@ func (g *signInGate) admit(ctx context.Context, read throttleState, keys ...thro
 			g.waiting[blocked] = append(g.waiting[blocked], turn)
 		}
 		g.mu.Unlock()
+		if t == nil && maxWait > 0 {
+			t = time.NewTimer(maxWait)
+			giveUp = t.C
+		}
 		select {
 		case <-turn:
 			woken = true
 		case <-ctx.Done():
-			g.mu.Lock()
-			if !g.dropLocked(blocked, turn) {
-				g.wakeLocked(blocked) // woken already: pass the turn on
-			}
-			g.mu.Unlock()
+			g.leaveLocked(blocked, turn)
 			return nil, 0, fmt.Errorf("admit sign-in: %w", ctx.Err())
+		case <-giveUp:
+			g.leaveLocked(blocked, turn)
+			return nil, 0, errSignInBusy
 		}
+	}
+}
+
+// leaveLocked takes a waiter that gives up out of key's queue; one that was
+// woken already passes its turn on.
+func (g *signInGate) leaveLocked(key string, turn chan struct{}) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.dropLocked(key, turn) {
+		g.wakeLocked(key)
 	}
 }
 

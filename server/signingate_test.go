@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -39,17 +40,17 @@ func TestSignInGate(t *testing.T) {
 		g, f := newSignInGate(), &fakeFailures{n: map[string]int{}}
 		var releases []func()
 		for i := range 3 {
-			release, _, err := g.admit(canceled, f.read, key("acct:a"), addr)
+			release, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr)
 			if err != nil {
 				t.Fatalf("attempt %d of 3 free ones: %v", i+1, err)
 			}
 			releases = append(releases, release)
 		}
-		if _, _, err := g.admit(canceled, f.read, key("acct:a"), addr); err == nil {
+		if _, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr); err == nil {
 			t.Fatal("a fourth attempt was admitted while three free ones were in flight")
 		}
 		// Another account from the same address has its own budget.
-		other, _, err := g.admit(canceled, f.read, key("acct:b"), addr)
+		other, _, err := g.admit(canceled, f.read, 0, key("acct:b"), addr)
 		if err != nil {
 			t.Fatalf("another account: %v", err)
 		}
@@ -59,11 +60,11 @@ func TestSignInGate(t *testing.T) {
 			f.fail("acct:a")
 			release()
 		}
-		if _, _, err := g.admit(canceled, f.read, key("acct:a"), addr); err == nil {
+		if _, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr); err == nil {
 			t.Error("admitted beside an attempt in flight with only one free failure left")
 		}
 		releases[2]()
-		release, _, err := g.admit(canceled, f.read, key("acct:a"), addr)
+		release, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr)
 		if err != nil {
 			t.Fatalf("the only attempt in flight: %v", err)
 		}
@@ -73,15 +74,35 @@ func TestSignInGate(t *testing.T) {
 		}
 	})
 
+	t.Run("an attempt that waits its whole turn wait gives up and leaves the queue", func(t *testing.T) {
+		g, f := newSignInGate(), &fakeFailures{n: map[string]int{"acct:a": 5}}
+		holder, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := g.admit(context.Background(), f.read, 20*time.Millisecond, key("acct:a"), addr); !errors.Is(err, errSignInBusy) || !errors.Is(err, storage.ErrUnavailable) {
+			t.Fatalf("admit behind a busy account: %v, want errSignInBusy (503)", err)
+		}
+		if n := len(g.waiting); n != 0 {
+			t.Errorf("%d queues left behind by the attempt that gave up", n)
+		}
+		holder()
+		release, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr)
+		if err != nil {
+			t.Fatalf("after the holder ended: %v", err)
+		}
+		release()
+	})
+
 	t.Run("a waiting attempt goes in when one ends", func(t *testing.T) {
 		g, f := newSignInGate(), &fakeFailures{n: map[string]int{"acct:a": 5}}
-		first, _, err := g.admit(canceled, f.read, key("acct:a"), addr)
+		first, _, err := g.admit(canceled, f.read, 0, key("acct:a"), addr)
 		if err != nil {
 			t.Fatal(err)
 		}
 		admitted := make(chan error, 1)
 		go func() {
-			release, _, err := g.admit(context.Background(), f.read, key("acct:a"), addr)
+			release, _, err := g.admit(context.Background(), f.read, 0, key("acct:a"), addr)
 			if err == nil {
 				release()
 			}
@@ -102,18 +123,18 @@ func TestSignInGate(t *testing.T) {
 		g, f := newSignInGate(), &fakeFailures{n: map[string]int{}}
 		one := storage.ThrottlePolicy{Free: 1}
 		k := func(name string) throttledKey { return throttledKey{name, one} }
-		x1, _, err := g.admit(canceled, f.read, k("acct:a"), k("ip:1"))
+		x1, _, err := g.admit(canceled, f.read, 0, k("acct:a"), k("ip:1"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		x2, _, err := g.admit(canceled, f.read, k("acct:b"), k("ip:2"))
+		x2, _, err := g.admit(canceled, f.read, 0, k("acct:b"), k("ip:2"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		admitted := func(keys ...throttledKey) chan func() {
 			ch := make(chan func(), 1)
 			go func() {
-				release, _, err := g.admit(context.Background(), f.read, keys...)
+				release, _, err := g.admit(context.Background(), f.read, 0, keys...)
 				if err != nil {
 					t.Error(err)
 					return

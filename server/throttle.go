@@ -18,6 +18,11 @@ import (
 type ThrottleOptions struct {
 	AccountMaxDelay time.Duration
 	IPMaxDelay      time.Duration
+	// TurnWait bounds how long a sign-in waits for its turn at a busy
+	// account or address before it is answered 503 (0: no bound). serve
+	// uses security.hash_wait, so no sign-in queues longer than that at
+	// either gate, the per-account one or the hashing pool.
+	TurnWait time.Duration
 }
 
 func (o ThrottleOptions) policies() (account, ip storage.ThrottlePolicy) {

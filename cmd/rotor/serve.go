@@ -63,6 +63,7 @@ func (a *app) serveCommand() *cobra.Command {
 				Throttle: server.ThrottleOptions{
 					AccountMaxDelay: e.cfg.Security.AccountMaxDelay,
 					IPMaxDelay:      e.cfg.Security.IPMaxDelay,
+					TurnWait:        e.cfg.Security.HashWait,
 				},
 				// With metrics.addr, /metrics is served there only.
 				SeparateMetrics: e.cfg.Metrics.Addr != "",
