@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"rotor/server"
 	"rotor/storage"
 )
 
@@ -18,12 +19,7 @@ import (
 // request), not as a server or database error, and the sign-in ahead of it
 // is unaffected.
 func TestAbandonedSignIn(t *testing.T) {
-	h := newBareHarness(t)
-	// One hashing slot and a slow hash, so a second sign-in has to wait.
-	slow := storage.NewPasswordHasher(64*1024, 3, 1).Bound(1, time.Minute)
-	h.openStore(t, storage.Options{BusyTimeout: 5 * time.Second, Hasher: slow})
-	h.start(t, newTestKeys(t, h.store, nil), nil)
-	h.registerClients(t, allClients...)
+	h := slowSignInHarness(t, nil)
 
 	form := url.Values{"grant_type": {"password"}, "client_id": {mobileClient.ID}, "username": {aliceEmail}, "password": {alicePassword}}
 	var wg sync.WaitGroup
@@ -68,4 +64,16 @@ func TestAbandonedSignIn(t *testing.T) {
 	if v := m["rotor_database_errors_total"]; v != 0 {
 		t.Errorf("rotor_database_errors_total = %v, want 0", v)
 	}
+}
+
+// slowSignInHarness serves with one hashing slot and a slow argon2id
+// (64 MiB, 3 passes), so concurrent sign-ins must wait for each other.
+func slowSignInHarness(t *testing.T, mutate func(*server.Options)) *harness {
+	t.Helper()
+	h := newBareHarness(t)
+	slow := storage.NewPasswordHasher(64*1024, 3, 1).Bound(1, time.Minute)
+	h.openStore(t, storage.Options{BusyTimeout: 5 * time.Second, Hasher: slow})
+	h.start(t, newTestKeys(t, h.store, nil), mutate)
+	h.registerClients(t, allClients...)
+	return h
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"rotor/server"
-	"rotor/storage"
 )
 
 // TestSignInFloodIsShed: parallel sign-ins for one account beyond its free
@@ -17,13 +16,9 @@ import (
 // instead of queueing for as long as the flood lasts. None gets anything
 // else, and the metrics call it shedding, not a database error.
 func TestSignInFloodIsShed(t *testing.T) {
-	h := newBareHarness(t)
-	// One hashing slot and a slow hash: the five free attempts take far
-	// longer than the turn wait, so the others must give up.
-	slow := storage.NewPasswordHasher(64*1024, 3, 1).Bound(1, time.Minute)
-	h.openStore(t, storage.Options{BusyTimeout: 5 * time.Second, Hasher: slow})
-	h.start(t, newTestKeys(t, h.store, nil), func(o *server.Options) { o.Throttle.TurnWait = 100 * time.Millisecond })
-	h.registerClients(t, allClients...)
+	// The five free attempts take far longer than the turn wait, so the
+	// others must give up.
+	h := slowSignInHarness(t, func(o *server.Options) { o.Throttle.TurnWait = 100 * time.Millisecond })
 
 	form := url.Values{"grant_type": {"password"}, "client_id": {mobileClient.ID}, "username": {aliceEmail}, "password": {alicePassword}}.Encode()
 	const n = 12
