@@ -79,13 +79,18 @@ func (c *fastClient) do(ctx context.Context, method, path, form string, basic bo
 	if basic {
 		req.Header.Set("Authorization", c.basic)
 	}
-	deadline, ok := ctx.Deadline()
-	if !ok {
+	deadline, fromCtx := ctx.Deadline()
+	if !fromCtx {
 		deadline = time.Now().Add(30 * time.Second)
 	}
 	if err := c.hc.DoDeadline(req, resp, deadline); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		// fasthttp can see the context's deadline pass before the
+		// context's own timer has fired.
+		if fromCtx && !time.Now().Before(deadline) {
+			return context.DeadlineExceeded
 		}
 		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
