@@ -55,12 +55,18 @@ func newTokenRow(ctx context.Context, signature string, req fosite.Requester, ex
 	}, nil
 }
 
+// encodeRequest is the stored form of req. go-json writes exactly the
+// bytes encoding/json would (request_test.go checks), three times faster.
 func encodeRequest(req fosite.Requester) ([]byte, error) {
-	sess, err := json.Marshal(req.GetSession())
+	return encodeRequestWith(gojson.Marshal, req)
+}
+
+func encodeRequestWith(marshal func(any) ([]byte, error), req fosite.Requester) ([]byte, error) {
+	sess, err := marshal(req.GetSession())
 	if err != nil {
 		return nil, fmt.Errorf("encode session: %w", err)
 	}
-	data, err := json.Marshal(storedRequest{
+	data, err := marshal(storedRequest{
 		ID:              req.GetID(),
 		RequestedAt:     req.GetRequestedAt(),
 		ClientID:        req.GetClient().GetID(),
@@ -80,8 +86,8 @@ func encodeRequest(req fosite.Requester) ([]byte, error) {
 // decodeRequest rebuilds the fosite request stored in data, hydrating
 // session (or a fresh one when fosite passes nil). Every refresh and
 // introspection decodes one, so it reads with goccy/go-json: 8.6 against
-// 29.5 µs here, refresh CPU −5–9% end to end. Writing stays with
-// encoding/json, and request_test.go holds the reader to the writer.
+// 29.5 µs here, refresh CPU −5–9% end to end. request_test.go holds it to
+// what encoding/json would rebuild.
 func (s *Store) decodeRequest(ctx context.Context, data []byte, session fosite.Session) (*fosite.Request, error) {
 	var sr storedRequest
 	if err := gojson.Unmarshal(data, &sr); err != nil {

@@ -91,8 +91,8 @@ database (the one the server uses), so it needs the server's --config/env.`,
 	fl.StringVar(&f.confID, "confidential-client", "bench-service", "confidential client with client_credentials (also introspects)")
 	fl.StringVar(&f.confSecret, "confidential-secret", "bench-service-secret-0123456789abcdef", "its secret")
 	fl.StringVar(&f.codeClient, "code-client", "bench-web", "public, first-party client with authorization_code")
-	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (its share of the cores)")
 	fl.StringVar(&f.codeRedirectURI, "code-redirect-uri", "http://127.0.0.1/bench/callback", "its redirect URI")
+	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (its share of the cores)")
 	return cmd
 }
 
