@@ -133,18 +133,18 @@ func (g *signInGate) admit(ctx context.Context, read throttleState, maxWait time
 		case <-turn:
 			woken = true
 		case <-ctx.Done():
-			g.leaveLocked(blocked, turn)
+			g.leave(blocked, turn)
 			return nil, 0, fmt.Errorf("admit sign-in: %w", ctx.Err())
 		case <-giveUp:
-			g.leaveLocked(blocked, turn)
+			g.leave(blocked, turn)
 			return nil, 0, errSignInBusy
 		}
 	}
 }
 
-// leaveLocked takes a waiter that gives up out of key's queue; one that was
+// leave takes a waiter that gives up out of key's queue; one that was
 // woken already passes its turn on.
-func (g *signInGate) leaveLocked(key string, turn chan struct{}) {
+func (g *signInGate) leave(key string, turn chan struct{}) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.dropLocked(key, turn) {
