@@ -127,12 +127,8 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 		verified: newVerifiedTokens(verifiedTokensCached)}
 	idSigner := &idTokenSigner{keys: keySet}
 	strategy := &compose.CommonStrategy{
-		CoreStrategy: &tokenStrategy{
-			HMACSHAStrategy: oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: base}, base),
-			access:          access,
-			hmacKey:         set.HMACKey,
-			successorKey:    set.SuccessorKey,
-		},
+		CoreStrategy: newTokenStrategy(oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: base}, base),
+			access, set.HMACKey, set.SuccessorKey),
 		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idSigner, Config: cfg},
 		Signer:                     idSigner,
 	}

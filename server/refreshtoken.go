@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -23,9 +22,19 @@ import (
 // Knowing the parent is not enough to compute it: it is keyed.
 type tokenStrategy struct {
 	*oauth2.HMACSHAStrategy
-	access       *accessTokenStrategy
-	hmacKey      []byte // fosite's global secret: signs the token key
-	successorKey []byte
+	access *accessTokenStrategy
+	// tokenMAC is keyed with fosite's global secret and signs the token
+	// key; successorMAC derives a successor's key from its parent.
+	tokenMAC, successorMAC *keyedMAC
+}
+
+func newTokenStrategy(fositeHMAC *oauth2.HMACSHAStrategy, access *accessTokenStrategy, hmacKey, successorKey []byte) *tokenStrategy {
+	return &tokenStrategy{
+		HMACSHAStrategy: fositeHMAC,
+		access:          access,
+		tokenMAC:        newKeyedMAC(sha512.New512_256, hmacKey),
+		successorMAC:    newKeyedMAC(sha256.New, successorKey),
+	}
 }
 
 var _ oauth2.CoreStrategy = (*tokenStrategy)(nil)
@@ -51,18 +60,15 @@ var rawURL = base64.RawURLEncoding
 // GenerateRefreshToken mints 256 random bits on a login, and on a refresh
 // derives the successor as HMAC(successorKey, parent token).
 func (t *tokenStrategy) GenerateRefreshToken(_ context.Context, req fosite.Requester) (string, string, error) {
-	key := make([]byte, 32)
+	var buf [64]byte
+	key := buf[:32]
 	if parent := refreshedToken(req); parent != "" {
-		m := hmac.New(sha256.New, t.successorKey)
-		m.Write([]byte(parent))
-		key = m.Sum(nil)
+		key = t.successorMAC.sum(buf[:0], []byte(parent))
 	} else if _, err := rand.Read(key); err != nil {
 		return "", "", fmt.Errorf("refresh token entropy: %w", err)
 	}
 	// The same construction as fosite's token/hmac, so its validation holds.
-	m := hmac.New(sha512.New512_256, t.hmacKey)
-	m.Write(key)
-	sig := rawURL.EncodeToString(m.Sum(nil))
+	sig := rawURL.EncodeToString(t.tokenMAC.sum(buf[32:32], key))
 	return refreshTokenPrefix + rawURL.EncodeToString(key) + "." + sig, sig, nil
 }
 

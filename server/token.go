@@ -9,7 +9,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
-	"github.com/ory/fosite/handler/openid"
 
 	"rotor/storage"
 )
@@ -35,7 +34,7 @@ func (s *Server) token(c echo.Context) error {
 			return s.throttled(c, form.Get("username"), wait)
 		}
 	}
-	ar, err := s.oauth.NewAccessRequest(ctx, c.Request(), &openid.DefaultSession{})
+	ar, err := s.oauth.NewAccessRequest(ctx, c.Request(), newSession())
 	if password && err != nil && oauthError(err).ErrorField == fosite.ErrInvalidGrant.ErrorField && errors.Is(err, fosite.ErrNotFound) {
 		// The client has authenticated by now, with Basic or in the body.
 		s.signInFailed(ctx, c.Request(), form.Get("username"), truncate(requestClientID(c.Request()), 255))
@@ -61,7 +60,7 @@ func (s *Server) token(c echo.Context) error {
 	if ar.GetGrantTypes().ExactOne("password") {
 		// The login happens now: record it for the ID token (and for the
 		// ID tokens of every refresh in this family).
-		sess := ar.GetSession().(*openid.DefaultSession)
+		sess := ar.GetSession().(*session)
 		now := s.now()
 		user, err := s.userSession(ctx, sess.Subject, now, now, "", ar.GetGrantedScopes())
 		if err != nil {

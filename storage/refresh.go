@@ -33,7 +33,6 @@ const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_
 // unused: then it is returned as valid so that a client whose response was
 // lost gets the same successor again.
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	db := s.reader(ctx)
 	v, err := s.refreshView(ctx, signature)
 	if err != nil {
 		return nil, err
@@ -64,7 +63,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	if cl := ar.GetClient(); cl == nil || cl.GetID() != req.GetClient().GetID() {
 		return nil, fmt.Errorf("refresh token of another client: %w", fosite.ErrNotFound)
 	}
-	ok, err := s.graceAllows(db, v)
+	ok, err := s.graceAllows(ctx, v)
 	if err != nil {
 		return nil, err
 	}
@@ -75,14 +74,15 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 }
 
 // graceAllows reports whether the rotated token v may be presented again:
-// within the grace window, family alive, successor not yet used.
-func (s *Store) graceAllows(db *gorm.DB, v refreshView) (bool, error) {
+// within the grace window, family alive, successor not yet used. It reads
+// in ctx's transaction, if any, to see that transaction's writes.
+func (s *Store) graceAllows(ctx context.Context, v refreshView) (bool, error) {
 	grace := s.opts.RefreshReuseGrace
 	if grace <= 0 || v.RotatedAt == nil || v.FamilyRevokedAt != nil || s.now().After(v.RotatedAt.Add(grace)) {
 		return false, nil
 	}
 	var live int64
-	err := db.Model(&refreshTokenRow{}).Where("request_id = ? AND parent_signature = ? AND active = ?", v.RequestID, v.Signature, true).Count(&live).Error
+	err := s.reader(ctx).Model(&refreshTokenRow{}).Where("request_id = ? AND parent_signature = ? AND active = ?", v.RequestID, v.Signature, true).Count(&live).Error
 	if err != nil {
 		return false, fmt.Errorf("find successor: %w", mapErr(err))
 	}
@@ -101,7 +101,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature str
 }
 
 func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	db := s.writer(ctx)
 	now := s.now().UTC()
 	hot, err := s.statements(ctx)
 	if err != nil {
@@ -126,7 +125,7 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 	if err != nil {
 		return err
 	}
-	ok, err := s.graceAllows(db, v)
+	ok, err := s.graceAllows(ctx, v)
 	if err != nil {
 		return err
 	}
@@ -245,6 +244,9 @@ func revocationReason(ctx context.Context) string {
 // sessionID returns the OIDC "sid" of the browser session behind a login,
 // or "" for logins without one (the password grant).
 func sessionID(sess fosite.Session) string {
+	if d, ok := sess.(interface{ Default() *openid.DefaultSession }); ok {
+		sess = d.Default() // a session type built on fosite's
+	}
 	ds, ok := sess.(*openid.DefaultSession)
 	if !ok || ds.Claims == nil {
 		return ""

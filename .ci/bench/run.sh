@@ -8,7 +8,7 @@
 # Env: ROTOR (binary; built to $BENCH_DIR/rotor if unset), DSN (database;
 # default a fresh SQLite file), BENCH_DIR (/tmp/rotor-bench), PORT (18181),
 # BENCHARGS (extra `rotor bench` flags, e.g. --cpuprofile FILE), SERVER_GOGC
-# (GOGC for the server only).
+# (GOGC for the server only), SERVER_GOMEMLIMIT (likewise).
 set -euo pipefail
 SC=${1:?scenario}; C=${2:-16}; D=${3:-8s}
 PORT=${PORT:-18181}
@@ -22,7 +22,7 @@ DIR=$(mktemp -d "$BENCH_DIR/run.XXXX")
 export ROTOR_DATABASE_DSN=${DSN:-$DIR/rotor.db}
 export ROTOR_HTTP_ADDR=127.0.0.1:$PORT ROTOR_ISSUER=http://127.0.0.1:$PORT
 export ROTOR_SECRETS_SYSTEM=${SECRET:-bench-system-secret-0123456789abcdef0123456789}
-${SERVER_GOGC:+env GOGC=$SERVER_GOGC} "$ROTOR" serve > "$DIR/server.log" 2>&1 &
+env ${SERVER_GOGC:+GOGC=$SERVER_GOGC} ${SERVER_GOMEMLIMIT:+GOMEMLIMIT=$SERVER_GOMEMLIMIT} "$ROTOR" serve > "$DIR/server.log" 2>&1 &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$DIR"' EXIT
 for _ in $(seq 600); do
