@@ -114,3 +114,20 @@ func TestSessionStoresAsFositeSession(t *testing.T) {
 		}
 	}
 }
+
+// fosite clones the session once per refresh.
+func BenchmarkSessionClone(b *testing.B) {
+	s := fullSession()
+	b.Run("fosite deepcopy", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.DefaultSession.Clone()
+		}
+	})
+	b.Run("field by field", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_ = s.Clone()
+		}
+	})
+}
