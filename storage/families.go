@@ -32,18 +32,40 @@ func (s *Store) Families(ctx context.Context, subject string, idleTTL time.Durat
 	}
 	out := make([]Family, 0, len(rows))
 	for _, r := range rows {
-		exp := r.LastRefreshedAt.Add(idleTTL)
+		last, err := s.lastRefresh(ctx, r)
+		if err != nil {
+			return nil, fmt.Errorf("list families of %s: %w", subject, err)
+		}
+		exp := last.Add(idleTTL)
 		if exp.After(r.ExpiresAt) {
 			exp = r.ExpiresAt
 		}
 		out = append(out, Family{
 			ID: r.ID, ClientID: r.ClientID, Subject: r.Subject,
-			CreatedAt: r.CreatedAt, LastRefreshedAt: r.LastRefreshedAt,
+			CreatedAt: r.CreatedAt, LastRefreshedAt: last,
 			ExpiresAt: exp, AbsoluteLimit: r.ExpiresAt,
 			RevokedAt: r.RevokedAt, RevokedReason: r.RevokedReason,
 		})
 	}
 	return out, nil
+}
+
+// lastRefresh is when the family's newest refresh token was issued: its
+// last rotation, or the login. While the family lives that token is kept
+// (GC removes only expired ones); once they are all gone it falls back to
+// the family's own record.
+func (s *Store) lastRefresh(ctx context.Context, f familyRow) (time.Time, error) {
+	var issued []time.Time
+	err := s.reader(ctx).Model(&refreshTokenRow{}).Where("request_id = ?", f.ID).
+		Order("requested_at DESC").Limit(1).Pluck("requested_at", &issued).Error
+	if err != nil {
+		return time.Time{}, mapErr(err)
+	}
+	last := f.LastRefreshedAt
+	if len(issued) == 1 && issued[0].After(last) {
+		last = issued[0]
+	}
+	return last, nil
 }
 
 // RevokeFamily revokes every refresh and access token of one family.

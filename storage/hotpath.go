@@ -24,10 +24,11 @@ const (
 	qInsertAccess = `INSERT INTO access_tokens
 		(signature, request_id, client_id, subject, active, requested_at, expires_at, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
-	qUpsertFamily = `INSERT INTO token_families
+	// A family is written once, when its login's first refresh token is.
+	qInsertFamily = `INSERT INTO token_families
 		(id, client_id, subject, created_at, last_refreshed_at, expires_at, revoked_reason, session_id)
 		VALUES (?, ?, ?, ?, ?, ?, '', ?)
-		ON CONFLICT (id) DO UPDATE SET last_refreshed_at = excluded.last_refreshed_at`
+		ON CONFLICT (id) DO NOTHING`
 	// An access token is in its own row, or, when a refresh issued it, only
 	// in the successor refresh token's row (access_signature), whose
 	// active flag it shares: rotating or revoking that refresh token
@@ -44,7 +45,7 @@ const (
 
 // hotStatements are prepared once on the write pool.
 type hotStatements struct {
-	rotateRefresh, retirePairedAccess, insertAccess, upsertFamily, insertRefresh *sql.Stmt
+	rotateRefresh, retirePairedAccess, insertAccess, insertFamily, insertRefresh *sql.Stmt
 	// refreshView and accessView are prepared on the read pool.
 	refreshView, accessView *sql.Stmt
 }
@@ -70,7 +71,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		q   string
 	}{
 		{&h.rotateRefresh, qRotateRefresh}, {&h.retirePairedAccess, qRetirePairedAccess},
-		{&h.insertAccess, qInsertAccess}, {&h.upsertFamily, qUpsertFamily}, {&h.insertRefresh, qInsertRefresh},
+		{&h.insertAccess, qInsertAccess}, {&h.insertFamily, qInsertFamily}, {&h.insertRefresh, qInsertRefresh},
 	} {
 		if *p.dst, err = prep(p.q); err != nil {
 			return err

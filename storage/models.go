@@ -37,10 +37,14 @@ func (refreshTokenRow) TableName() string { return "refresh_tokens" }
 // familyRow is one login: every refresh and access token descended from it
 // shares its ID (fosite's request ID).
 type familyRow struct {
-	ID              string    `gorm:"primaryKey;size:64"`
-	ClientID        string    `gorm:"size:255;not null"`
-	Subject         string    `gorm:"size:255;not null;index"`
-	CreatedAt       time.Time `gorm:"not null"`
+	ID        string    `gorm:"primaryKey;size:64"`
+	ClientID  string    `gorm:"size:255;not null"`
+	Subject   string    `gorm:"size:255;not null;index"`
+	CreatedAt time.Time `gorm:"not null"`
+	// LastRefreshedAt is written when the family opens and not updated
+	// since session 4: the last refresh is the newest refresh token's
+	// requested_at (see Families), so that a rotation writes no family row.
+	// Kept while replicas of the previous release may still write it.
 	LastRefreshedAt time.Time `gorm:"not null"`
 	ExpiresAt       time.Time `gorm:"not null"` // absolute lifetime, never extended
 	RevokedAt       *time.Time

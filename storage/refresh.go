@@ -145,6 +145,10 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		return err
 	}
 	now := s.now().UTC()
+	// A refresh token row's requested_at is when the token was issued, by
+	// the store's clock (fosite's request time, to the millisecond): the
+	// family list reads the last refresh from it.
+	row.RequestedAt = now
 	family := familyRow{
 		ID:              req.GetID(),
 		ClientID:        row.ClientID,
@@ -165,8 +169,13 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		if err != nil {
 			return err
 		}
-		_, err = s.exec(ctx, hot.upsertFamily, family.ID, family.ClientID, family.Subject,
-			family.CreatedAt, family.LastRefreshedAt, family.ExpiresAt, family.SessionID)
+		// Only a login's first refresh token opens its family. A rotation
+		// writes no family row (one random page less per rotation): the
+		// family's last refresh is its newest token's issue time.
+		if st.rotatedParent == "" {
+			_, err = s.exec(ctx, hot.insertFamily, family.ID, family.ClientID, family.Subject,
+				family.CreatedAt, family.LastRefreshedAt, family.ExpiresAt, family.SessionID)
+		}
 		if err == nil {
 			_, err = s.exec(ctx, hot.insertRefresh, row.Signature, row.RequestID, row.ClientID, row.Subject,
 				true, utc(row.RequestedAt), utc(row.ExpiresAt), row.Data, st.rotatedParent, accessSignature)
