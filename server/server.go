@@ -243,19 +243,20 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		status := c.Response().Status
 		s.metrics.requests.WithLabelValues(route, r.Method, grant, strconv.Itoa(status)).Inc()
 		s.metrics.latency.WithLabelValues(route, grant).Observe(took.Seconds())
-		if s.log.Enabled(r.Context(), slog.LevelInfo) {
-			attrs := []any{
-				"request_id", c.Response().Header().Get(echo.HeaderXRequestID),
-				"method", r.Method, "route", route, "status", status,
-				"duration_ms", float64(took.Microseconds()) / 1000,
-			}
+		if ctx := r.Context(); s.log.Enabled(ctx, slog.LevelInfo) {
+			// Typed attributes: one line per request, so no boxing.
+			attrs := make([]slog.Attr, 0, 7)
+			attrs = append(attrs,
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
+				slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 			if strings.HasPrefix(route, "/oauth2/") {
-				attrs = append(attrs, "client_id", truncate(requestClientID(r), 255))
+				attrs = append(attrs, slog.String("client_id", truncate(requestClientID(r), 255)))
 			}
 			if grant != "" {
-				attrs = append(attrs, "grant_type", grant)
+				attrs = append(attrs, slog.String("grant_type", grant))
 			}
-			s.log.Info("request", attrs...)
+			s.log.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
 		}
 		return nil
 	}
