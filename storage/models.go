@@ -42,9 +42,9 @@ type familyRow struct {
 	Subject   string    `gorm:"size:255;not null;index"`
 	CreatedAt time.Time `gorm:"not null"`
 	// LastRefreshedAt is written when the family opens and not updated
-	// since session 4: the last refresh is the newest refresh token's
-	// requested_at (see Families), so that a rotation writes no family row.
-	// Kept while replicas of the previous release may still write it.
+	// after: the last refresh is the newest refresh token's requested_at
+	// (see Families), so that a rotation writes no family row. The column
+	// stays while replicas of an older release may still update it.
 	LastRefreshedAt time.Time `gorm:"not null"`
 	ExpiresAt       time.Time `gorm:"not null"` // absolute lifetime, never extended
 	RevokedAt       *time.Time

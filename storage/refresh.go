@@ -137,8 +137,8 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 }
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. The
-// first refresh token of a request opens its family; later ones extend the
-// family's idle window and link to the parent they replace.
+// first refresh token of a request opens its family; later ones link to
+// the parent they replace (their own expiry is the family's idle window).
 func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, req fosite.Requester) error {
 	row, err := newTokenRow(ctx, signature, req, req.GetSession().GetExpiresAt(fosite.RefreshToken))
 	if err != nil {
@@ -146,8 +146,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	}
 	now := s.now().UTC()
 	// A refresh token row's requested_at is when the token was issued, by
-	// the store's clock (fosite's request time, to the millisecond): the
-	// family list reads the last refresh from it.
+	// the store's clock: the family list reads the last refresh from it.
 	row.RequestedAt = now
 	family := familyRow{
 		ID:              req.GetID(),

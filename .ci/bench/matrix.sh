@@ -10,7 +10,7 @@ BENCH_DIR=${BENCH_DIR:-/tmp/rotor-bench}; mkdir -p "$BENCH_DIR"
 export BENCH_DIR ROTOR=${ROTOR:-$BENCH_DIR/rotor}
 (cd "$here/../.." && go build -o "$ROTOR" ./cmd/rotor) || exit 1
 OUT=${OUT:-$BENCH_DIR/matrix.txt}; : > "$OUT"
-run() { echo "### ${DSN:+$DSN }$*" >> "$OUT"; "$here/run.sh" "$@" >> "$OUT" 2>&1; }
+run() { echo "### ${DSN:+$DSN }${DSN_FROM:+copy of $DSN_FROM }$*" >> "$OUT"; "$here/run.sh" "$@" >> "$OUT" 2>&1; }
 
 for _ in 1 2 3; do
   for s in refresh client_credentials introspect jwks password authcode; do run $s 16 8s; done
@@ -22,11 +22,7 @@ if [ -n "${BIG_DB:-}" ]; then
   for _ in 1 2; do
     for s in refresh client_credentials introspect; do
       run $s 16 8s
-      cp "$BIG_DB" "$BENCH_DIR/big.db" && rm -f "$BENCH_DIR"/big.db-*
-      # The copy must get its own keys and bench clients, like a fresh file.
-      sqlite3 "$BENCH_DIR/big.db" "DELETE FROM signing_keys; DELETE FROM clients WHERE id LIKE 'bench-%'; DELETE FROM users WHERE email LIKE 'bench%';"
-      DSN=$BENCH_DIR/big.db run $s 16 8s
-      rm -f "$BENCH_DIR"/big.db*
+      DSN_FROM=$BIG_DB run $s 16 8s
     done
   done
 fi

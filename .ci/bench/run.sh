@@ -6,7 +6,8 @@
 #   .ci/bench/run.sh SCENARIO [CONC=16] [DUR=8s]
 #
 # Env: ROTOR (binary; built to $BENCH_DIR/rotor if unset), DSN (database;
-# default a fresh SQLite file), BENCH_DIR (/tmp/rotor-bench), PORT (18181),
+# default a fresh SQLite file), DSN_FROM (instead: a fresh copy of this
+# SQLite file; needs `sqlite3`), BENCH_DIR (/tmp/rotor-bench), PORT (18181),
 # BENCHARGS (extra `rotor bench` flags, e.g. --cpuprofile FILE), SERVER_GOGC
 # (GOGC for the server only), SERVER_GOMEMLIMIT (likewise).
 set -euo pipefail
@@ -19,6 +20,12 @@ if [ -z "${ROTOR:-}" ]; then
   (cd "$(dirname "$0")/../.." && go build -o "$ROTOR" ./cmd/rotor)
 fi
 DIR=$(mktemp -d "$BENCH_DIR/run.XXXX")
+if [ -n "${DSN_FROM:-}" ]; then
+  # A fresh copy of an existing SQLite file (the 1M-row one), given its own
+  # keys and bench clients like a new file.
+  cp "$DSN_FROM" "$DIR/rotor.db"
+  sqlite3 "$DIR/rotor.db" "DELETE FROM signing_keys; DELETE FROM clients WHERE id LIKE 'bench-%'; DELETE FROM users WHERE email LIKE 'bench%';"
+fi
 export ROTOR_DATABASE_DSN=${DSN:-$DIR/rotor.db}
 export ROTOR_HTTP_ADDR=127.0.0.1:$PORT ROTOR_ISSUER=http://127.0.0.1:$PORT
 export ROTOR_SECRETS_SYSTEM=${SECRET:-bench-system-secret-0123456789abcdef0123456789}

@@ -17,11 +17,7 @@ summary() { echo "$(grep -oE '[0-9]+ req/s' <<<"$1") $(grep -oE 'ms/req [0-9.]+'
 for _ in $(seq "$PAIRS"); do
   for s in $SCENARIOS; do
     empty=$("$here/run.sh" "$s" 16 8s 2>&1)
-    cp "$BIG_DB" "$BENCH_DIR/big.db" && rm -f "$BENCH_DIR"/big.db-*
-    # The copy gets its own keys and bench clients, like a fresh file.
-    sqlite3 "$BENCH_DIR/big.db" "DELETE FROM signing_keys; DELETE FROM clients WHERE id LIKE 'bench-%'; DELETE FROM users WHERE email LIKE 'bench%';"
-    big=$(DSN=$BENCH_DIR/big.db "$here/run.sh" "$s" 16 8s 2>&1)
-    rm -f "$BENCH_DIR"/big.db*
+    big=$(DSN_FROM=$BIG_DB "$here/run.sh" "$s" 16 8s 2>&1)
     echo "$s  empty: $(summary "$empty")  |  1M rows: $(summary "$big")"
   done
 done
