@@ -137,6 +137,7 @@ func TestAuditTail(t *testing.T) {
 	// The server also logged each event as a JSON line, the reuse with
 	// the user agent, and none with a secret.
 	t.Run("audit log lines", func(t *testing.T) {
+		srv.awaitLog(t, `"event":"refresh_reuse_detected"`)
 		var reuse map[string]any
 		for _, l := range logLines(t, srv.logs.String()) {
 			if l["msg"] == "audit" && l["event"] == "refresh_reuse_detected" {

@@ -233,6 +233,17 @@ func (in *instance) start() *serverProc {
 	}
 }
 
+// awaitLog waits until a log line containing fragment has come through
+// the pipe from the process: a request the server has answered may have
+// been logged a moment before its stderr copy catches up.
+func (s *serverProc) awaitLog(t *testing.T, fragment string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second) // a hang guard; the assertion that follows reports a miss
+	for !strings.Contains(s.logs.String(), fragment) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // wait waits for the process to exit and returns Wait's error.
 func (s *serverProc) wait(t *testing.T, limit time.Duration) error {
 	t.Helper()

@@ -16,6 +16,7 @@ import (
 func TestLogs(t *testing.T) {
 	in := newInstance(t, "ROTOR_LOG_LEVEL=debug")
 	srv := in.start()
+	srv.awaitLog(t, `"msg":"rotor listening"`)
 
 	first := logLines(t, srv.logs.String())
 	startTests := []struct {
