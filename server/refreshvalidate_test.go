@@ -1,0 +1,160 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/token/hmac"
+)
+
+var (
+	currentSecret  = bytes.Repeat([]byte{1}, 32)
+	previousSecret = bytes.Repeat([]byte{2}, 32)
+)
+
+// strategyUnder is the server's token strategy with fosite's HMAC check
+// configured as newProvider does: current secret plus previous ones.
+func strategyUnder(secret []byte, previous ...[]byte) *tokenStrategy {
+	cfg := &fosite.Config{GlobalSecret: secret, RotatedGlobalSecrets: previous}
+	return newTokenStrategy(oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: cfg}, cfg), nil, secret, bytes.Repeat([]byte{3}, 32))
+}
+
+func refreshRequest(exp time.Time) fosite.Requester {
+	sess := newSession()
+	if !exp.IsZero() {
+		sess.SetExpiresAt(fosite.RefreshToken, exp)
+	}
+	return &fosite.Request{Session: sess}
+}
+
+func mintRefreshToken(t testing.TB, s *tokenStrategy) string {
+	t.Helper()
+	tok, _, err := s.GenerateRefreshToken(context.Background(), &fosite.Request{Session: newSession()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestValidateRefreshTokenAgreesWithFosite: the pooled check accepts
+// exactly the tokens fosite's accepts, and every rejection is fosite's own
+// error.
+func TestValidateRefreshTokenAgreesWithFosite(t *testing.T) {
+	s := strategyUnder(currentSecret, previousSecret)
+	current := mintRefreshToken(t, s)
+	underPrevious := mintRefreshToken(t, strategyUnder(previousSecret))
+	underUnknown := mintRefreshToken(t, strategyUnder(bytes.Repeat([]byte{9}, 32)))
+	key, sig, _ := strings.Cut(current, ".")
+	live, expired := time.Now().Add(time.Hour), time.Now().Add(-time.Second)
+	for _, tc := range []struct {
+		name   string
+		token  string
+		exp    time.Time
+		accept bool
+	}{
+		{"current secret", current, live, true},
+		{"current secret, no expiry", current, time.Time{}, true},
+		{"current secret, expired", current, expired, false},
+		{"previous secret", underPrevious, live, true},
+		{"previous secret, expired", underPrevious, expired, false},
+		{"unknown secret", underUnknown, live, false},
+		{"without the prefix", strings.TrimPrefix(current, refreshTokenPrefix), live, true},
+		{"signature of another token", key + "." + strings.SplitN(underUnknown, ".", 2)[1], live, false},
+		{"flipped signature character", key + "." + flipLast(sig), live, false},
+		{"no dot", strings.Replace(current, ".", "", 1), live, false},
+		{"two dots", current + ".x", live, false},
+		{"empty key", refreshTokenPrefix + "." + sig, live, false},
+		{"empty signature", key + ".", live, false},
+		{"key not base64url", refreshTokenPrefix + "*" + strings.TrimPrefix(key, refreshTokenPrefix) + "." + sig, live, false},
+		{"signature with padding", current + "=", live, false},
+		{"newline inside the signature", key + "." + sig[:5] + "\n" + sig[5:], live, true},
+		{"empty", "", live, false},
+		{"oversized key", refreshTokenPrefix + strings.Repeat("A", 4096) + "." + sig, live, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			got := s.ValidateRefreshToken(ctx, refreshRequest(tc.exp), tc.token)
+			want := s.HMACSHAStrategy.ValidateRefreshToken(ctx, refreshRequest(tc.exp), tc.token)
+			if (got == nil) != tc.accept {
+				t.Fatalf("ValidateRefreshToken = %v, want accepted %v", got, tc.accept)
+			}
+			if (want == nil) != tc.accept {
+				t.Fatalf("fosite's ValidateRefreshToken = %v, want accepted %v (the case is wrong)", want, tc.accept)
+			}
+			if got != nil && !sameError(got, want) {
+				t.Errorf("error %v, fosite's %v", got, want)
+			}
+		})
+	}
+}
+
+func flipLast(s string) string {
+	c := byte('A')
+	if s[len(s)-1] == 'A' {
+		c = 'B'
+	}
+	return s[:len(s)-1] + string(c)
+}
+
+// sameError compares fosite's RFC error (name and hint) or, for plain
+// errors, the message.
+func sameError(a, b error) bool {
+	var ra, rb *fosite.RFC6749Error
+	if errors.As(a, &ra) != errors.As(b, &rb) {
+		return false
+	}
+	if ra != nil {
+		return ra.ErrorField == rb.ErrorField && ra.HintField == rb.HintField
+	}
+	return a.Error() == b.Error()
+}
+
+// FuzzValidateRefreshToken: whatever the input, the pooled check accepts
+// only what fosite's accepts.
+func FuzzValidateRefreshToken(f *testing.F) {
+	s := strategyUnder(currentSecret, previousSecret)
+	current := mintRefreshToken(f, s)
+	f.Add(current)
+	f.Add(mintRefreshToken(f, strategyUnder(previousSecret)))
+	f.Add(strings.TrimPrefix(current, refreshTokenPrefix))
+	f.Add(current + ".")
+	f.Add("ory_rt_.")
+	f.Fuzz(func(t *testing.T, token string) {
+		ctx := context.Background()
+		got := s.ValidateRefreshToken(ctx, refreshRequest(time.Time{}), token)
+		want := s.HMACSHAStrategy.ValidateRefreshToken(ctx, refreshRequest(time.Time{}), token)
+		if (got == nil) != (want == nil) {
+			t.Fatalf("token %q: ValidateRefreshToken = %v, fosite's = %v", token, got, want)
+		}
+	})
+}
+
+// BenchmarkValidateRefreshToken compares the pooled check with fosite's.
+func BenchmarkValidateRefreshToken(b *testing.B) {
+	s := strategyUnder(currentSecret, previousSecret)
+	tok := mintRefreshToken(b, s)
+	req := refreshRequest(time.Now().Add(time.Hour))
+	ctx := context.Background()
+	for _, bc := range []struct {
+		name     string
+		validate func(context.Context, fosite.Requester, string) error
+	}{
+		{"pooled", s.ValidateRefreshToken},
+		{"fosite", s.HMACSHAStrategy.ValidateRefreshToken},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := bc.validate(ctx, req, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
