@@ -127,6 +127,11 @@ func (c Config) Validate() error {
 	if t.RefreshIdleTTL > 0 && t.SessionMaxTTL > 0 && t.RefreshIdleTTL > t.SessionMaxTTL {
 		add("tokens.refresh_idle_ttl: must not exceed tokens.session_max_ttl (%s), got %s", t.SessionMaxTTL, t.RefreshIdleTTL)
 	}
+	// A login's first access token is not capped at the session's end
+	// (those a refresh issues are): it must not be able to outlive it.
+	if t.AccessTokenTTL > 0 && t.SessionMaxTTL > 0 && t.AccessTokenTTL > t.SessionMaxTTL {
+		add("tokens.access_token_ttl: must not exceed tokens.session_max_ttl (%s), got %s", t.SessionMaxTTL, t.AccessTokenTTL)
+	}
 	switch {
 	case t.RefreshReuseGrace < 0:
 		add("tokens.refresh_reuse_grace: must not be negative, got %s", t.RefreshReuseGrace)

@@ -49,6 +49,7 @@ func TestValidate(t *testing.T) {
 		{"zero refresh idle ttl", func(c *Config) { c.Tokens.RefreshIdleTTL = 0 }, "tokens.refresh_idle_ttl: must be greater than 0, got 0s"},
 		{"zero session max ttl", func(c *Config) { c.Tokens.SessionMaxTTL = 0 }, "tokens.session_max_ttl: must be greater than 0, got 0s"},
 		{"idle ttl beyond session ttl", func(c *Config) { c.Tokens.RefreshIdleTTL = 721 * time.Hour }, "tokens.refresh_idle_ttl: must not exceed tokens.session_max_ttl (720h0m0s), got 721h0m0s"},
+		{"access token ttl beyond session ttl", func(c *Config) { c.Tokens.AccessTokenTTL = 721 * time.Hour }, "tokens.access_token_ttl: must not exceed tokens.session_max_ttl (720h0m0s), got 721h0m0s"},
 		{"negative grace", func(c *Config) { c.Tokens.RefreshReuseGrace = -time.Second }, "tokens.refresh_reuse_grace: must not be negative, got -1s"},
 		{"grace equal to idle ttl", func(c *Config) { c.Tokens.RefreshReuseGrace = c.Tokens.RefreshIdleTTL }, "tokens.refresh_reuse_grace: must be less than tokens.refresh_idle_ttl (168h0m0s), got 168h0m0s"},
 		{"empty dsn", func(c *Config) { c.Database.DSN = " " }, "database.dsn: must be set"},

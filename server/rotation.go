@@ -36,6 +36,12 @@ func (h *rotatingRefreshGrant) HandleTokenEndpointRequest(ctx context.Context, r
 	if errors.Is(err, fosite.ErrInactiveToken) {
 		h.reused.Inc() // fosite found the token spent and revoked its family
 	}
+	if err == nil {
+		// fosite has just set both expiries from their lifespans alone.
+		if s, ok := req.GetSession().(*session); ok {
+			s.endWithFamily()
+		}
+	}
 	return err
 }
 

@@ -26,6 +26,10 @@ const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_
 	FROM refresh_tokens r LEFT JOIN token_families f ON f.id = r.request_id
 	WHERE r.signature = ?`
 
+// familyDeadliner is a session that carries its family's absolute end to
+// the refresh grant, which caps the new tokens' expiries at it.
+type familyDeadliner interface{ SetFamilyDeadline(time.Time) }
+
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage.
 //
 // A rotated token is fosite.ErrInactiveToken (fosite then revokes the
@@ -47,6 +51,9 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 		exp := req.GetSession().GetExpiresAt(fosite.RefreshToken)
 		if exp.IsZero() || exp.After(*v.FamilyExpiresAt) {
 			req.GetSession().SetExpiresAt(fosite.RefreshToken, *v.FamilyExpiresAt)
+		}
+		if d, ok := req.GetSession().(familyDeadliner); ok {
+			d.SetFamilyDeadline(*v.FamilyExpiresAt)
 		}
 	}
 	if v.Active && v.FamilyRevokedAt == nil {
