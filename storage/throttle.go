@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 )
 
 // throttleRow counts recent failed sign-ins for one key (an account or a
@@ -83,25 +82,32 @@ func (s *Store) Throttle(ctx context.Context, key string, p ThrottlePolicy) (Thr
 	return st, nil
 }
 
+// qCountFailure counts one failure in a single statement, so that
+// concurrent failures for one key (a burst over several replicas, or many
+// accounts behind one IP) are all counted: a read followed by a write
+// loses increments on PostgreSQL. Failures older than the policy's Forget
+// start the count again.
+const qCountFailure = `INSERT INTO login_throttle (throttle_key, failures, last_failure, blocked_until)
+	VALUES (?, 1, ?, ?)
+	ON CONFLICT (throttle_key) DO UPDATE SET
+		failures = CASE WHEN login_throttle.last_failure < ? THEN 1 ELSE login_throttle.failures + 1 END,
+		last_failure = excluded.last_failure
+	RETURNING failures`
+
 // ThrottleFail records a failure for key and returns the wait it imposes.
 func (s *Store) ThrottleFail(ctx context.Context, key string, p ThrottlePolicy) (time.Duration, error) {
 	key = throttleKey(key)
 	now := s.now().UTC()
 	var wait time.Duration
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		var row throttleRow
-		err := tx.Where("throttle_key = ?", key).Take(&row).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		// The upsert holds the row until commit: concurrent failures for
+		// the key take turns, each seeing the count the one before left.
+		var failures int
+		if err := tx.Raw(qCountFailure, key, now, now, now.Add(-p.Forget)).Scan(&failures).Error; err != nil {
 			return err
 		}
-		if errors.Is(err, gorm.ErrRecordNotFound) || now.Sub(row.LastFailure) > p.Forget {
-			row = throttleRow{Key: key}
-		}
-		row.Failures++
-		row.LastFailure = now
-		wait = p.delay(row.Failures)
-		row.BlockedUntil = now.Add(wait)
-		return tx.Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+		wait = p.delay(failures)
+		return tx.Model(&throttleRow{}).Where("throttle_key = ?", key).Update("blocked_until", now.Add(wait)).Error
 	})
 	if err != nil {
 		return 0, fmt.Errorf("throttle record: %w", mapErr(err))
