@@ -3,12 +3,13 @@ package server
 import (
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/mohae/deepcopy"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
+
+	"rotor/storage"
 )
 
 // session is the session of every token request: fosite's
@@ -18,10 +19,10 @@ import (
 // (mohae/deepcopy): 2% of a refresh's CPU and a tenth of its garbage.
 type session struct {
 	openid.DefaultSession
-	// familyDeadline is the absolute end of the login's token family,
-	// handed over by storage when a refresh reads its parent token so
-	// that the tokens the refresh issues end with the family. Never stored.
-	familyDeadline time.Time
+	// presented is what storage found reading the refresh token a refresh
+	// grant presents: the family's absolute end, which the new tokens must
+	// not outlive, and the token's lineage. Never stored.
+	presented storage.PresentedToken
 }
 
 func newSession() *session { return &session{} }
@@ -30,19 +31,23 @@ func newSession() *session { return &session{} }
 // claims without going through methods that fill in missing ones.
 func (s *session) Default() *openid.DefaultSession { return &s.DefaultSession }
 
-// SetFamilyDeadline implements storage's hook for the family's absolute end.
-func (s *session) SetFamilyDeadline(t time.Time) { s.familyDeadline = t }
+// SetPresentedToken and PresentedToken let storage hand what it read
+// about a refresh grant's token to the rest of the grant.
+func (s *session) SetPresentedToken(p storage.PresentedToken) { s.presented = p }
+
+func (s *session) PresentedToken() storage.PresentedToken { return s.presented }
 
 // endWithFamily caps the access and refresh token expiries at the family's
 // absolute end: a token issued near the end of a session must not outlive
 // it, whatever its own lifespan.
 func (s *session) endWithFamily() {
-	if s.familyDeadline.IsZero() {
+	end := s.presented.FamilyDeadline
+	if end.IsZero() {
 		return
 	}
 	for _, kind := range []fosite.TokenType{fosite.AccessToken, fosite.RefreshToken} {
-		if exp := s.GetExpiresAt(kind); exp.IsZero() || exp.After(s.familyDeadline) {
-			s.SetExpiresAt(kind, s.familyDeadline)
+		if exp := s.GetExpiresAt(kind); exp.IsZero() || exp.After(end) {
+			s.SetExpiresAt(kind, end)
 		}
 	}
 }
@@ -54,7 +59,7 @@ func (s *session) Clone() fosite.Session {
 	if s == nil {
 		return nil
 	}
-	c := &session{DefaultSession: s.DefaultSession, familyDeadline: s.familyDeadline}
+	c := &session{DefaultSession: s.DefaultSession, presented: s.presented}
 	c.ExpiresAt = maps.Clone(s.ExpiresAt)
 	if s.Claims != nil {
 		claims := *s.Claims

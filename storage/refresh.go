@@ -17,18 +17,33 @@ type refreshView struct {
 	Active          bool
 	RotatedAt       *time.Time
 	Data            []byte
+	ParentSignature string
 	FamilyRevokedAt *time.Time
 	FamilyExpiresAt *time.Time
 }
 
-const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data,
+const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data, r.parent_signature,
 	f.revoked_at AS family_revoked_at, f.expires_at AS family_expires_at
 	FROM refresh_tokens r LEFT JOIN token_families f ON f.id = r.request_id
 	WHERE r.signature = ?`
 
-// familyDeadliner is a session that carries its family's absolute end to
-// the refresh grant, which caps the new tokens' expiries at it.
-type familyDeadliner interface{ SetFamilyDeadline(time.Time) }
+// PresentedToken is what reading a refresh grant's token tells the rest of
+// the grant. The session carries it from that read to the grant's writes.
+type PresentedToken struct {
+	// FamilyDeadline is the family's absolute end: the tokens the grant
+	// issues must not outlive it.
+	FamilyDeadline time.Time
+	// IssuedByRotation: the token came from a refresh, so the access token
+	// issued with it is stored in its own row and retires with it; only a
+	// login's access token has a row of its own to retire.
+	IssuedByRotation bool
+}
+
+// presentedTokenCarrier is a session that can carry a PresentedToken.
+type presentedTokenCarrier interface {
+	SetPresentedToken(PresentedToken)
+	PresentedToken() PresentedToken
+}
 
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage.
 //
@@ -52,9 +67,13 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 		if exp.IsZero() || exp.After(*v.FamilyExpiresAt) {
 			req.GetSession().SetExpiresAt(fosite.RefreshToken, *v.FamilyExpiresAt)
 		}
-		if d, ok := req.GetSession().(familyDeadliner); ok {
-			d.SetFamilyDeadline(*v.FamilyExpiresAt)
+	}
+	if c, ok := req.GetSession().(presentedTokenCarrier); ok {
+		p := PresentedToken{IssuedByRotation: v.ParentSignature != ""}
+		if v.FamilyExpiresAt != nil {
+			p.FamilyDeadline = *v.FamilyExpiresAt
 		}
+		c.SetPresentedToken(p)
 	}
 	if v.Active && v.FamilyRevokedAt == nil {
 		return req, nil
@@ -101,13 +120,18 @@ func (s *Store) graceAllows(ctx context.Context, v refreshView) (bool, error) {
 // conditional UPDATE, whose affected-row count says whether this request
 // rotated the token. A request that lost is either a grace replay (the
 // successor is reused, nothing is written) or reuse (ReuseError).
+//
+// The access token issued with the rotated token retires with it. One
+// issued by a rotation is stored in that token's row and so retired by the
+// same write; only a login's has a row of its own to update.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	ownAccessRow := !presentedByRotation(ctx)
 	return s.deferOrRun(ctx, func(ctx context.Context) error {
-		return s.rotateRefreshToken(ctx, requestID, signature)
+		return s.rotateRefreshToken(ctx, requestID, signature, ownAccessRow)
 	})
 }
 
-func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature string) error {
+func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature string, ownAccessRow bool) error {
 	now := s.now().UTC()
 	hot, err := s.statements(ctx)
 	if err != nil {
@@ -122,7 +146,9 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 		if st != nil {
 			st.rotatedParent = signature
 		}
-		// The access token issued with the parent retires with it.
+		if !ownAccessRow {
+			return nil
+		}
 		if _, err := s.exec(ctx, hot.retirePairedAccess, false, signature); err != nil {
 			return fmt.Errorf("retire access token of %s: %w", requestID, mapErr(err))
 		}
@@ -191,6 +217,18 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		}
 		return nil
 	})
+}
+
+// presentedByRotation reports whether the refresh token that ctx's grant
+// presents is known to have been issued by a rotation (as its read found
+// it); unknown counts as no.
+func presentedByRotation(ctx context.Context) bool {
+	ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester)
+	if !ok {
+		return false
+	}
+	c, ok := ar.GetSession().(presentedTokenCarrier)
+	return ok && c.PresentedToken().IssuedByRotation
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage. fosite

@@ -25,10 +25,11 @@ func BenchmarkRefreshRotation(b *testing.B) {
 	if err := s.CreateRefreshTokenSession(ctx, "rt-0", "at-0", req); err != nil {
 		b.Fatal(err)
 	}
+	rotateCtx := grantCtx(ctx)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		tctx, err := s.BeginTX(ctx)
+		tctx, err := s.BeginTX(rotateCtx)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,6 +60,7 @@ func BenchmarkRefreshRotationGroupCommit(b *testing.B) {
 	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		rotateCtx := WithGroupCommit(grantCtx(ctx))
 		fam := fmt.Sprintf("family-%d", families.Add(1))
 		sess := &openid.DefaultSession{Subject: "user-1"}
 		sess.SetExpiresAt(fosite.AccessToken, time.Now().Add(10*time.Minute))
@@ -69,7 +71,7 @@ func BenchmarkRefreshRotationGroupCommit(b *testing.B) {
 			return
 		}
 		for i := 0; pb.Next(); i++ {
-			tctx, err := s.BeginTX(WithGroupCommit(ctx))
+			tctx, err := s.BeginTX(rotateCtx)
 			if err == nil {
 				err = s.RotateRefreshToken(tctx, fam, fmt.Sprintf("%s-rt-%d", fam, i))
 			}
@@ -92,6 +94,25 @@ func BenchmarkRefreshRotationGroupCommit(b *testing.B) {
 	if batches > 0 {
 		b.ReportMetric(float64(units)/float64(batches), "units/commit")
 	}
+}
+
+// grantSession is a session that carries what the read of a presented
+// refresh token found, as the server's does.
+type grantSession struct {
+	openid.DefaultSession
+	presented PresentedToken
+}
+
+func (s *grantSession) SetPresentedToken(p PresentedToken) { s.presented = p }
+func (s *grantSession) PresentedToken() PresentedToken     { return s.presented }
+
+// grantCtx is the context fosite's refresh grant rotates in, in a chain's
+// steady state: its request's session says the presented token was issued
+// by a rotation (as storage's read of it reported).
+func grantCtx(ctx context.Context) context.Context {
+	ar := fosite.NewAccessRequest(&grantSession{presented: PresentedToken{IssuedByRotation: true}})
+	ar.GrantTypes = fosite.Arguments{"refresh_token"}
+	return context.WithValue(ctx, fosite.AccessRequestContextKey, ar)
 }
 
 // benchStore opens a migrated SQLite store with one public client.
@@ -161,11 +182,12 @@ func BenchmarkRefreshRotationManyFamilies(b *testing.B) {
 	b.SetParallelism(workers / 2) // GOMAXPROCS is 2 here
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
+		rotateCtx := WithGroupCommit(grantCtx(ctx))
 		reqs := owned[worker.Add(1)-1]
 		gen := make([]int, perWorker)
 		for j := 0; pb.Next(); j = (j + 1) % perWorker {
 			fam, i := reqs[j].ID, gen[j]
-			tctx, err := s.BeginTX(WithGroupCommit(ctx))
+			tctx, err := s.BeginTX(rotateCtx)
 			if err == nil {
 				err = s.RotateRefreshToken(tctx, fam, fmt.Sprintf("%s-rt-%d", fam, i))
 			}
