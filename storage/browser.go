@@ -107,6 +107,11 @@ func (s *Store) GrantedScopes(ctx context.Context, userID, clientID string) ([]s
 // GrantScopes adds scopes to what userID has consented to for clientID.
 func (s *Store) GrantScopes(ctx context.Context, userID, clientID string, scopes []string) error {
 	return s.inTx(ctx, func(tx *gorm.DB) error {
+		// Concurrent grants for the pair (two consent screens, two
+		// replicas) each add their scopes to what the other left.
+		if err := s.xactLock(tx, "consent:"+userID+"\x00"+clientID); err != nil {
+			return err
+		}
 		var row consentRow
 		err := tx.Where("user_id = ? AND client_id = ?", userID, clientID).Take(&row).Error
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {

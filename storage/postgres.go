@@ -55,9 +55,7 @@ func (s *Store) Locked(ctx context.Context, name string, fn func(ctx context.Con
 	if !s.postgres {
 		return fn(ctx)
 	}
-	h := fnv.New64a()
-	h.Write([]byte("rotor:" + name))
-	key := int64(h.Sum64())
+	key := lockKey(name)
 	return s.write.WithContext(ctx).Connection(func(conn *gorm.DB) error {
 		if err := conn.Exec("SELECT pg_advisory_lock(?)", key).Error; err != nil {
 			return fmt.Errorf("lock %s: %w", name, mapErr(err))
@@ -65,4 +63,24 @@ func (s *Store) Locked(ctx context.Context, name string, fn func(ctx context.Con
 		defer conn.Exec("SELECT pg_advisory_unlock(?)", key)
 		return fn(ctx)
 	})
+}
+
+// lockKey is the advisory lock key of a name.
+func lockKey(name string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("rotor:" + name))
+	return int64(h.Sum64())
+}
+
+// xactLock makes transactions that read and then rewrite one named thing
+// take turns, until tx ends. Only PostgreSQL needs it: SQLite has a single
+// writer.
+func (s *Store) xactLock(tx *gorm.DB, name string) error {
+	if !s.postgres {
+		return nil
+	}
+	if err := tx.Exec("SELECT pg_advisory_xact_lock(?)", lockKey(name)).Error; err != nil {
+		return fmt.Errorf("lock %s: %w", name, mapErr(err))
+	}
+	return nil
 }

@@ -46,6 +46,7 @@ func RunConcurrencyTests(t *testing.T, newDSN NewDSNFunc) {
 	t.Run("GroupCommit/one failing unit", func(t *testing.T) { testGroupCommitIsolation(t, newDSN(t)) })
 	t.Run("Migrate", func(t *testing.T) { testConcurrentMigrate(t, newDSN(t)) })
 	t.Run("ThrottleRace", func(t *testing.T) { testThrottleRace(t, newDSN(t)) })
+	t.Run("ConsentRace", func(t *testing.T) { testConsentRace(t, newDSN(t)) })
 }
 
 // outcome classes of one racing rotation.

@@ -2,7 +2,6 @@ package storagetest
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -60,49 +59,5 @@ func mustFail(t *testing.T, f *fixture, key string, p storage.ThrottlePolicy) {
 	t.Helper()
 	if _, err := f.s.ThrottleFail(context.Background(), key, p); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// testThrottleRace has several stores (replicas) record failed sign-ins for
-// one key at once, as a guessing burst spread over replicas would: every
-// failure must count, none lost to a concurrent read-modify-write.
-func testThrottleRace(t *testing.T, dsn string) {
-	const replicas, perReplica = 3, 8
-	p := storage.ThrottlePolicy{Free: 1000, Base: time.Second, Max: time.Minute, Forget: time.Hour}
-	const key = "acct:race@example.com"
-	stores := make([]*storage.Store, replicas)
-	for i := range stores {
-		stores[i] = OpenStore(t, dsn, storage.Options{Hasher: CheapHasher()})
-	}
-	start := make(chan struct{})
-	errs := make(chan error, replicas*perReplica)
-	var wg sync.WaitGroup
-	for _, s := range stores {
-		for range perReplica {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				_, err := s.ThrottleFail(context.Background(), key, p)
-				errs <- err
-			}()
-		}
-	}
-	close(start)
-	wg.Wait()
-	close(errs)
-	failed := 0
-	for err := range errs {
-		if err != nil {
-			failed++
-			t.Errorf("ThrottleFail: %v", err)
-		}
-	}
-	st, err := stores[0].Throttle(context.Background(), key, p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := replicas*perReplica - failed; st.Failures != want {
-		t.Errorf("%d failures counted, want %d", st.Failures, want)
 	}
 }
