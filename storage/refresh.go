@@ -34,8 +34,8 @@ type PresentedToken struct {
 	// issues must not outlive it.
 	FamilyDeadline time.Time
 	// IssuedByRotation: the token came from a refresh, so the access token
-	// issued with it is stored in its own row and retires with it; only a
-	// login's access token has a row of its own to retire.
+	// issued with it is stored in the token's row and retires with it; only
+	// a login's access token has a row of its own to retire.
 	IssuedByRotation bool
 }
 
