@@ -123,7 +123,9 @@ func (s *Store) graceAllows(ctx context.Context, v refreshView) (bool, error) {
 //
 // The access token issued with the rotated token retires with it. One
 // issued by a rotation is stored in that token's row and so retired by the
-// same write; only a login's has a row of its own to update.
+// same write; only a login's has a row of its own to update. (Access
+// tokens from grace replays of the parent have rows of their own and are
+// not retired here: they expire, or go with the family.)
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
 	ownAccessRow := !presentedByRotation(ctx)
 	return s.deferOrRun(ctx, func(ctx context.Context) error {
