@@ -106,7 +106,7 @@ func (s *Store) refreshView(ctx context.Context, signature string) (refreshView,
 		return v, err
 	}
 	var rotated, revoked, expires sql.NullTime
-	err = s.queryRow(ctx, hot.refreshView, refreshViewQuery, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &v.ParentSignature, &revoked, &expires)
+	err = s.queryRow(ctx, hot.refreshView, refreshViewQuery, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &v.AccessTokenInRow, &revoked, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
 	} else if err != nil {

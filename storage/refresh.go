@@ -12,17 +12,21 @@ import (
 
 // refreshView is a refresh token row joined with its family.
 type refreshView struct {
-	Signature       string
-	RequestID       string
-	Active          bool
-	RotatedAt       *time.Time
-	Data            []byte
-	ParentSignature string
-	FamilyRevokedAt *time.Time
-	FamilyExpiresAt *time.Time
+	Signature string
+	RequestID string
+	Active    bool
+	RotatedAt *time.Time
+	Data      []byte
+	// AccessTokenInRow: the access token issued with this refresh token
+	// has no row of its own (since migration 2, one a rotation issues is
+	// stored in the refresh token's row).
+	AccessTokenInRow bool
+	FamilyRevokedAt  *time.Time
+	FamilyExpiresAt  *time.Time
 }
 
-const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data, r.parent_signature,
+const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data,
+	NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.signature = r.access_signature) AS access_token_in_row,
 	f.revoked_at AS family_revoked_at, f.expires_at AS family_expires_at
 	FROM refresh_tokens r LEFT JOIN token_families f ON f.id = r.request_id
 	WHERE r.signature = ?`
@@ -33,10 +37,13 @@ type PresentedToken struct {
 	// FamilyDeadline is the family's absolute end: the tokens the grant
 	// issues must not outlive it.
 	FamilyDeadline time.Time
-	// IssuedByRotation: the token came from a refresh, so the access token
-	// issued with it is stored in the token's row and retires with it; only
-	// a login's access token has a row of its own to retire.
-	IssuedByRotation bool
+	// AccessTokenInRow: the access token issued with the token is stored
+	// in the token's row and retires with it, as one a rotation issues is;
+	// a login's has a row of its own, which the rotation must update. Read
+	// from the database rather than inferred from the token's lineage, so
+	// that rows written by older releases (which gave every access token a
+	// row of its own) are retired too.
+	AccessTokenInRow bool
 }
 
 // presentedTokenCarrier is a session that can carry a PresentedToken.
@@ -69,7 +76,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 		}
 	}
 	if c, ok := req.GetSession().(presentedTokenCarrier); ok {
-		p := PresentedToken{IssuedByRotation: v.ParentSignature != ""}
+		p := PresentedToken{AccessTokenInRow: v.AccessTokenInRow}
 		if v.FamilyExpiresAt != nil {
 			p.FamilyDeadline = *v.FamilyExpiresAt
 		}
@@ -122,12 +129,12 @@ func (s *Store) graceAllows(ctx context.Context, v refreshView) (bool, error) {
 // successor is reused, nothing is written) or reuse (ReuseError).
 //
 // The access token issued with the rotated token retires with it. One
-// issued by a rotation is stored in that token's row and so retired by the
-// same write; only a login's has a row of its own to update. (Access
+// stored in that token's row (a rotation's) is retired by the same write;
+// only one with a row of its own (a login's) needs an update of its own. (Access
 // tokens from grace replays of the parent have rows of their own and are
 // not retired here: they expire, or go with the family.)
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	ownAccessRow := !presentedByRotation(ctx)
+	ownAccessRow := !accessTokenInPresentedRow(ctx)
 	return s.deferOrRun(ctx, func(ctx context.Context) error {
 		return s.rotateRefreshToken(ctx, requestID, signature, ownAccessRow)
 	})
@@ -221,16 +228,16 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	})
 }
 
-// presentedByRotation reports whether the refresh token that ctx's grant
-// presents is known to have been issued by a rotation (as its read found
-// it); unknown counts as no.
-func presentedByRotation(ctx context.Context) bool {
+// accessTokenInPresentedRow reports whether the refresh token that ctx's
+// grant presents is known, from its read, to hold its access token in its
+// own row; unknown counts as no.
+func accessTokenInPresentedRow(ctx context.Context) bool {
 	ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester)
 	if !ok {
 		return false
 	}
 	c, ok := ar.GetSession().(presentedTokenCarrier)
-	return ok && c.PresentedToken().IssuedByRotation
+	return ok && c.PresentedToken().AccessTokenInRow
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage. fosite

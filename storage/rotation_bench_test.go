@@ -107,10 +107,10 @@ func (s *grantSession) SetPresentedToken(p PresentedToken) { s.presented = p }
 func (s *grantSession) PresentedToken() PresentedToken     { return s.presented }
 
 // grantCtx is the context fosite's refresh grant rotates in, in a chain's
-// steady state: its request's session says the presented token was issued
-// by a rotation (as storage's read of it reported).
+// steady state: its request's session says the presented token holds its
+// access token in its own row (as storage's read of it reported).
 func grantCtx(ctx context.Context) context.Context {
-	ar := fosite.NewAccessRequest(&grantSession{presented: PresentedToken{IssuedByRotation: true}})
+	ar := fosite.NewAccessRequest(&grantSession{presented: PresentedToken{AccessTokenInRow: true}})
 	ar.GrantTypes = fosite.Arguments{"refresh_token"}
 	return context.WithValue(ctx, fosite.AccessRequestContextKey, ar)
 }

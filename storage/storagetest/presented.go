@@ -24,22 +24,32 @@ func (s *carrierSession) PresentedToken() storage.PresentedToken     { return s.
 // testRefreshAsTheGrantDoes runs refreshes as fosite's refresh grant does:
 // read the presented token into the request's session, then rotate with
 // that request in the context. The read tells the session the family's
-// absolute end and the token's lineage, and whatever the lineage, the
-// access token issued with a rotated token retires with it: a login's in
-// its own row, a rotation's in its refresh token's row.
+// absolute end and where the token's access token is stored, and wherever
+// that is, the access token retires with the token: a login's in its own
+// row, a rotation's in its refresh token's row, and one that a release
+// before migration 2 gave a row of its own although a rotation issued it.
 func testRefreshAsTheGrantDoes(t *testing.T, f *fixture) {
 	login := f.clock.Now()
 	r := f.request("fam-grant", subject)
 	f.issue(t, r, "at-0", "rt-0")
 	for i, tc := range []struct {
 		parent, at, successor string
-		issuedByRotation      bool
+		// olderRelease gives the parent's access token a row of its own.
+		olderRelease     bool
+		accessTokenInRow bool
 	}{
-		{"rt-0", "at-1", "rt-1", false},
-		{"rt-1", "at-2", "rt-2", true},
-		{"rt-2", "at-3", "rt-3", true},
+		{parent: "rt-0", at: "at-1", successor: "rt-1"},
+		{parent: "rt-1", at: "at-2", successor: "rt-2", accessTokenInRow: true},
+		{parent: "rt-2", at: "at-3", successor: "rt-3", accessTokenInRow: true},
+		{parent: "rt-3", at: "at-4", successor: "rt-4", olderRelease: true},
 	} {
 		f.clock.Add(time.Minute)
+		prevAccess := "at-" + tc.parent[len("rt-"):]
+		if tc.olderRelease {
+			if err := f.s.CreateAccessTokenSession(context.Background(), prevAccess, r); err != nil {
+				t.Fatal(err)
+			}
+		}
 		sess := &carrierSession{}
 		ar := fosite.NewAccessRequest(sess)
 		ar.GrantTypes = fosite.Arguments{"refresh_token"}
@@ -49,15 +59,14 @@ func testRefreshAsTheGrantDoes(t *testing.T, f *fixture) {
 		if err != nil {
 			t.Fatalf("read %s: %v", tc.parent, err)
 		}
-		want := storage.PresentedToken{FamilyDeadline: login.Add(time.Hour).UTC(), IssuedByRotation: tc.issuedByRotation}
-		if got := sess.PresentedToken(); !got.FamilyDeadline.Equal(want.FamilyDeadline) || got.IssuedByRotation != want.IssuedByRotation {
+		want := storage.PresentedToken{FamilyDeadline: login.Add(time.Hour).UTC(), AccessTokenInRow: tc.accessTokenInRow}
+		if got := sess.PresentedToken(); !got.FamilyDeadline.Equal(want.FamilyDeadline) || got.AccessTokenInRow != want.AccessTokenInRow {
 			t.Errorf("refresh %d: presented %+v, want %+v", i, got, want)
 		}
 		ar.SetID(parent.GetID())
 		if err := Rotate(ctx, f.s, ar, tc.parent, tc.at, tc.successor); err != nil {
 			t.Fatalf("refresh %d: %v", i, err)
 		}
-		prevAccess := "at-" + tc.parent[len("rt-"):]
 		f.accessState(t, prevAccess, fosite.ErrInactiveToken)
 		f.accessState(t, tc.at, nil)
 		f.refreshState(t, tc.parent, fosite.ErrInactiveToken)
