@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/url"
 	"testing"
 	"time"
 )
@@ -56,5 +57,28 @@ func TestRefreshedTokensEndWithFamily(t *testing.T) {
 				near("next access token exp", int64(jwtClaims(t, next.Access)["exp"].(float64)))
 			}
 		})
+	}
+}
+
+// TestRefreshedIDTokenEndsWithFamily: the ID token a refresh issues near
+// the end of a session expires with it too, and go-oidc still accepts it.
+func TestRefreshedIDTokenEndsWithFamily(t *testing.T) {
+	h := newOIDCHarness(t, config{accessTTL: time.Hour, refreshIdleTTL: time.Hour, sessionMaxTTL: 20 * time.Second})
+	r := h.form("/oauth2/token", acPassword, url.Values{
+		"grant_type": {"password"}, "username": {aliceEmail}, "password": {alicePassword}, "scope": {"openid"},
+	})
+	first := h.mustTokens(r)
+	var deadline time.Time
+	if err := h.openDB().QueryRow(`SELECT expires_at FROM token_families`).Scan(&deadline); err != nil {
+		t.Fatal(err)
+	}
+	rr := h.refresh(acPassword, first.Refresh)
+	h.mustTokens(rr)
+	raw := rr.str("id_token")
+	if _, err := h.acVerifier(t, acPassword.ID).Verify(h.acCtx(), raw); err != nil {
+		t.Fatalf("go-oidc Verify: %v", err)
+	}
+	if exp := int64(jwtClaims(t, raw)["exp"].(float64)); exp > deadline.Unix()+1 || exp < deadline.Unix()-2 {
+		t.Errorf("ID token exp = %s, want the family's end %s (±2s)", time.Unix(exp, 0).UTC(), deadline.UTC())
 	}
 }

@@ -129,7 +129,7 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 	strategy := &compose.CommonStrategy{
 		CoreStrategy: newTokenStrategy(oauth2.NewHMACSHAStrategy(&hmac.HMACStrategy{Config: base}, base),
 			access, set.HMACKey, set.SuccessorKey),
-		OpenIDConnectTokenStrategy: &openid.DefaultStrategy{Signer: idSigner, Config: cfg},
+		OpenIDConnectTokenStrategy: familyBoundIDTokens{&openid.DefaultStrategy{Signer: idSigner, Config: cfg}},
 		Signer:                     idSigner,
 	}
 	factories := []compose.Factory{}
