@@ -119,8 +119,13 @@ func TestRefreshGrace(t *testing.T) {
 		if !h.active(replay.Access) || jwtClaims(t, replay.Access)["scope"] != "read" {
 			t.Error("grace replay's access token is not a valid token of the session")
 		}
-		// The successor is still the live head of the chain.
+		// The successor is still the live head of the chain, and using it
+		// retires both access tokens that came with it.
 		t2 := h.mustRefresh(webClient, t1.Refresh)
+		if h.active(t1.Access) || h.active(replay.Access) || !h.active(t2.Access) {
+			t.Errorf("after the successor's rotation: first %v, replay's %v, newest %v; want only the newest active",
+				h.active(t1.Access), h.active(replay.Access), h.active(t2.Access))
+		}
 		if n := h.queryInt(h.openDB(), `SELECT COUNT(*) FROM refresh_tokens WHERE parent_signature = ?`, refreshSignature(t0.Refresh)); n != 1 {
 			t.Errorf("parent has %d successor rows, want 1", n)
 		}

@@ -19,9 +19,10 @@ import (
 const (
 	qRotateRefresh = `UPDATE refresh_tokens SET active = ?, rotated_at = ?
 		WHERE signature = ? AND request_id = ? AND active = ?`
-	qRetirePairedAccess = `UPDATE access_tokens SET active = ? WHERE signature =
-		(SELECT access_signature FROM refresh_tokens WHERE signature = ?)`
-	qInsertAccess = `INSERT INTO access_tokens
+	// Access tokens with rows of their own (a login's, a grace replay's)
+	// retire with the family's next rotation.
+	qRetireFamilyAccess = `UPDATE access_tokens SET active = ? WHERE request_id = ? AND active = ?`
+	qInsertAccess       = `INSERT INTO access_tokens
 		(signature, request_id, client_id, subject, active, requested_at, expires_at, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
 	// A family is written once, when its login's first refresh token is.
@@ -45,7 +46,7 @@ const (
 
 // hotStatements are prepared once on the write pool.
 type hotStatements struct {
-	rotateRefresh, retirePairedAccess, insertAccess, insertFamily, insertRefresh *sql.Stmt
+	rotateRefresh, retireFamilyAccess, insertAccess, insertFamily, insertRefresh *sql.Stmt
 	// refreshView and accessView are prepared on the read pool.
 	refreshView, accessView *sql.Stmt
 }
@@ -70,7 +71,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		dst **sql.Stmt
 		q   string
 	}{
-		{&h.rotateRefresh, qRotateRefresh}, {&h.retirePairedAccess, qRetirePairedAccess},
+		{&h.rotateRefresh, qRotateRefresh}, {&h.retireFamilyAccess, qRetireFamilyAccess},
 		{&h.insertAccess, qInsertAccess}, {&h.insertFamily, qInsertFamily}, {&h.insertRefresh, qInsertRefresh},
 	} {
 		if *p.dst, err = prep(p.q); err != nil {
@@ -106,7 +107,7 @@ func (s *Store) refreshView(ctx context.Context, signature string) (refreshView,
 		return v, err
 	}
 	var rotated, revoked, expires sql.NullTime
-	err = s.queryRow(ctx, hot.refreshView, refreshViewQuery, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &v.AccessTokenInRow, &revoked, &expires)
+	err = s.queryRow(ctx, hot.refreshView, refreshViewQuery, signature).Scan(&v.Signature, &v.RequestID, &v.Active, &rotated, &v.Data, &v.OwnRowAccessTokens, &revoked, &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("get refresh token: %w", fosite.ErrNotFound)
 	} else if err != nil {

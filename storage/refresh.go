@@ -17,16 +17,15 @@ type refreshView struct {
 	Active    bool
 	RotatedAt *time.Time
 	Data      []byte
-	// AccessTokenInRow: the access token issued with this refresh token
-	// has no row of its own (since migration 2, one a rotation issues is
-	// stored in the refresh token's row).
-	AccessTokenInRow bool
-	FamilyRevokedAt  *time.Time
-	FamilyExpiresAt  *time.Time
+	// OwnRowAccessTokens: the family has live access tokens in rows of
+	// their own (see PresentedToken).
+	OwnRowAccessTokens bool
+	FamilyRevokedAt    *time.Time
+	FamilyExpiresAt    *time.Time
 }
 
 const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data,
-	NOT EXISTS (SELECT 1 FROM access_tokens a WHERE a.signature = r.access_signature) AS access_token_in_row,
+	EXISTS (SELECT 1 FROM access_tokens a WHERE a.request_id = r.request_id AND a.active) AS own_row_access_tokens,
 	f.revoked_at AS family_revoked_at, f.expires_at AS family_expires_at
 	FROM refresh_tokens r LEFT JOIN token_families f ON f.id = r.request_id
 	WHERE r.signature = ?`
@@ -37,13 +36,13 @@ type PresentedToken struct {
 	// FamilyDeadline is the family's absolute end: the tokens the grant
 	// issues must not outlive it.
 	FamilyDeadline time.Time
-	// AccessTokenInRow: the access token issued with the token is stored
-	// in the token's row and retires with it, as one a rotation issues is;
-	// a login's has a row of its own, which the rotation must update. Read
-	// from the database rather than inferred from the token's lineage, so
-	// that rows written by older releases (which gave every access token a
-	// row of its own) are retired too.
-	AccessTokenInRow bool
+	// OwnRowAccessTokens: the family has live access tokens stored in rows
+	// of their own, which the rotation must retire with a write of its
+	// own: a login's, a grace replay's, or any a release before migration 2
+	// wrote. One a rotation issues lives in its refresh token's row and
+	// retires with that token. Read from the database, not inferred from
+	// the token's lineage, so every such row is found.
+	OwnRowAccessTokens bool
 }
 
 // presentedTokenCarrier is a session that can carry a PresentedToken.
@@ -76,7 +75,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 		}
 	}
 	if c, ok := req.GetSession().(presentedTokenCarrier); ok {
-		p := PresentedToken{AccessTokenInRow: v.AccessTokenInRow}
+		p := PresentedToken{OwnRowAccessTokens: v.OwnRowAccessTokens}
 		if v.FamilyExpiresAt != nil {
 			p.FamilyDeadline = *v.FamilyExpiresAt
 		}
@@ -128,19 +127,18 @@ func (s *Store) graceAllows(ctx context.Context, v refreshView) (bool, error) {
 // rotated the token. A request that lost is either a grace replay (the
 // successor is reused, nothing is written) or reuse (ReuseError).
 //
-// The access token issued with the rotated token retires with it. One
-// stored in that token's row (a rotation's) is retired by the same write;
-// only one with a row of its own (a login's) needs an update of its own. (Access
-// tokens from grace replays of the parent have rows of their own and are
-// not retired here: they expire, or go with the family.)
+// The access tokens issued before the successor retire with the rotation.
+// One stored in the rotated token's row (a rotation's) is retired by the
+// same write; those with rows of their own (a login's, a grace replay's)
+// by an update of the family's, run only when the read found any.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	ownAccessRow := !accessTokenInPresentedRow(ctx)
+	retireOwnRows := !noOwnRowAccessTokens(ctx)
 	return s.deferOrRun(ctx, func(ctx context.Context) error {
-		return s.rotateRefreshToken(ctx, requestID, signature, ownAccessRow)
+		return s.rotateRefreshToken(ctx, requestID, signature, retireOwnRows)
 	})
 }
 
-func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature string, ownAccessRow bool) error {
+func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature string, retireOwnRows bool) error {
 	now := s.now().UTC()
 	hot, err := s.statements(ctx)
 	if err != nil {
@@ -155,10 +153,10 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 		if st != nil {
 			st.rotatedParent = signature
 		}
-		if !ownAccessRow {
+		if !retireOwnRows {
 			return nil
 		}
-		if _, err := s.exec(ctx, hot.retirePairedAccess, false, signature); err != nil {
+		if _, err := s.exec(ctx, hot.retireFamilyAccess, false, requestID, true); err != nil {
 			return fmt.Errorf("retire access token of %s: %w", requestID, mapErr(err))
 		}
 		return nil
@@ -228,16 +226,16 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	})
 }
 
-// accessTokenInPresentedRow reports whether the refresh token that ctx's
-// grant presents is known, from its read, to hold its access token in its
-// own row; unknown counts as no.
-func accessTokenInPresentedRow(ctx context.Context) bool {
+// noOwnRowAccessTokens reports whether the read of the refresh token that
+// ctx's grant presents found no live access token with a row of its own in
+// the family; unknown counts as no.
+func noOwnRowAccessTokens(ctx context.Context) bool {
 	ar, ok := ctx.Value(fosite.AccessRequestContextKey).(fosite.AccessRequester)
 	if !ok {
 		return false
 	}
 	c, ok := ar.GetSession().(presentedTokenCarrier)
-	return ok && c.PresentedToken().AccessTokenInRow
+	return ok && !c.PresentedToken().OwnRowAccessTokens
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage. fosite

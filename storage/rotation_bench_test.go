@@ -107,10 +107,10 @@ func (s *grantSession) SetPresentedToken(p PresentedToken) { s.presented = p }
 func (s *grantSession) PresentedToken() PresentedToken     { return s.presented }
 
 // grantCtx is the context fosite's refresh grant rotates in, in a chain's
-// steady state: its request's session says the presented token holds its
-// access token in its own row (as storage's read of it reported).
+// steady state: its request's session says the read of the presented token
+// found no live access token with a row of its own in the family.
 func grantCtx(ctx context.Context) context.Context {
-	ar := fosite.NewAccessRequest(&grantSession{presented: PresentedToken{AccessTokenInRow: true}})
+	ar := fosite.NewAccessRequest(&grantSession{presented: PresentedToken{OwnRowAccessTokens: false}})
 	ar.GrantTypes = fosite.Arguments{"refresh_token"}
 	return context.WithValue(ctx, fosite.AccessRequestContextKey, ar)
 }

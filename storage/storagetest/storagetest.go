@@ -245,7 +245,7 @@ func RunTests(t *testing.T, newStore NewStoreFunc) {
 		{name: "OpenIDConnectRequests", run: testOIDCRequests},
 		{name: "TransactionRollback", run: testRollback},
 		{name: "RotateInTransaction", opts: storage.Options{RefreshReuseGrace: 10 * time.Second}, run: testRotate},
-		{name: "RefreshAsTheGrantDoes", opts: storage.Options{SessionMaxTTL: time.Hour}, run: testRefreshAsTheGrantDoes},
+		{name: "RefreshAsTheGrantDoes", opts: storage.Options{SessionMaxTTL: time.Hour, RefreshReuseGrace: 10 * time.Second}, run: testRefreshAsTheGrantDoes},
 		{name: "RevokeRefreshTokenRevokesFamily", run: testRevokeRefreshToken},
 		{name: "RevokeFamily", run: testRevokeFamily},
 		{name: "RevokeSubjectFamilies", run: testRevokeSubjectFamilies},
