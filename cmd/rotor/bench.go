@@ -25,6 +25,7 @@ type benchFlags struct {
 	confID, confSecret          string
 	codeClient, codeRedirectURI string
 	cpuProfile                  string
+	serverMetrics               string
 }
 
 // scenario runs one kind of request; each worker gets its own state.
@@ -92,6 +93,7 @@ database (the one the server uses), so it needs the server's --config/env.`,
 	fl.StringVar(&f.confSecret, "confidential-secret", "bench-service-secret-0123456789abcdef", "its secret")
 	fl.StringVar(&f.codeClient, "code-client", "bench-web", "public, first-party client with authorization_code")
 	fl.StringVar(&f.codeRedirectURI, "code-redirect-uri", "http://127.0.0.1/bench/callback", "its redirect URI")
+	fl.StringVar(&f.serverMetrics, "server-metrics", "", "the server's /metrics URL: report its CPU time per request over each timed phase (process_cpu_seconds_total)")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (its share of the cores)")
 	return cmd
 }
@@ -101,6 +103,7 @@ type bencher struct {
 	f      benchFlags
 	fast   *fastClient  // the scenarios' hot requests
 	client *http.Client // the authcode browser round trip
+	cpu    *serverCPU   // nil without --server-metrics
 }
 
 func newBencher(f benchFlags) (*bencher, error) {
@@ -109,8 +112,12 @@ func newBencher(f benchFlags) (*bencher, error) {
 		return nil, err
 	}
 	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: time.Minute}
-	return &bencher{f: f, fast: fast, client: &http.Client{Transport: tr, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
+	b := &bencher{f: f, fast: fast, client: &http.Client{Transport: tr, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	if f.serverMetrics != "" {
+		b.cpu = &serverCPU{url: f.serverMetrics, client: &http.Client{Timeout: 10 * time.Second}}
+	}
+	return b, nil
 }
 
 // result is one scenario's figures.
@@ -126,11 +133,19 @@ type result struct {
 	P99ms       float64 `json:"p99_ms"`
 	MaxMs       float64 `json:"max_ms"`
 	FirstError  string  `json:"first_error,omitempty"`
+	// ServerCPUms is the server's CPU time per request over the timed
+	// phase (--server-metrics). Requests still in flight at its end are
+	// served in it but not counted: up to one per worker, a slight
+	// overestimate.
+	ServerCPUms float64 `json:"server_cpu_ms_per_req,omitempty"`
 }
 
 func (r result) print(w interface{ Write([]byte) (int, error) }) {
 	fmt.Fprintf(w, "%-18s c=%-3d %8.0f req/s  p50 %6.2f ms  p90 %6.2f ms  p99 %6.2f ms  max %7.2f ms  errors %d/%d\n",
 		r.Scenario, r.Concurrency, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.Requests)
+	if r.ServerCPUms > 0 {
+		fmt.Fprintf(w, "%-18s server cpu %.3f ms/req over the timed phase\n", "", r.ServerCPUms)
+	}
 	if r.FirstError != "" {
 		fmt.Fprintf(w, "%-18s first error: %s\n", "", r.FirstError)
 	}
@@ -151,11 +166,25 @@ func (b *bencher) run(ctx context.Context, sc scenario) (result, error) {
 	if b.f.warmup > 0 {
 		b.phase(ctx, workers, b.f.warmup)
 	}
+	var cpu0 float64
+	if b.cpu != nil {
+		var err error
+		if cpu0, err = b.cpu.seconds(ctx); err != nil {
+			return result{}, err
+		}
+	}
 	p := b.phase(ctx, workers, b.f.duration)
 	lat, errs, firstErr, took := p.lat, p.errs, p.firstErr, p.took
 	res := result{Scenario: sc.name, Concurrency: b.f.concurrency, Requests: len(lat) + errs, Errors: errs, Seconds: took.Seconds()}
 	if firstErr != nil {
 		res.FirstError = firstErr.Error()
+	}
+	if b.cpu != nil && res.Requests > 0 {
+		cpu1, err := b.cpu.seconds(ctx)
+		if err != nil {
+			return result{}, err
+		}
+		res.ServerCPUms = (cpu1 - cpu0) * 1000 / float64(res.Requests)
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)

@@ -24,7 +24,7 @@ func TestBenchScenarios(t *testing.T) {
 	in.start()
 	all := []string{"password", "refresh", "client_credentials", "introspect", "jwks", "authcode"}
 	out := in.cli("", "bench", "--setup", "--url", in.baseURL(), "--scenarios", strings.Join(all, ","),
-		"-c", "3", "-d", "700ms", "--warmup", "100ms")
+		"-c", "3", "-d", "700ms", "--warmup", "100ms", "--server-metrics", in.baseURL()+"/metrics")
 
 	got := map[string]result{}
 	sc := bufio.NewScanner(strings.NewReader(out))
@@ -51,6 +51,8 @@ func TestBenchScenarios(t *testing.T) {
 				t.Errorf("%s: concurrency %d, want 3", name, r.Concurrency)
 			case !(r.P50ms <= r.P90ms && r.P90ms <= r.P99ms && r.P99ms <= r.MaxMs):
 				t.Errorf("%s: percentiles out of order: %+v", name, r)
+			case !(r.ServerCPUms > 0 && r.ServerCPUms < 1000):
+				t.Errorf("%s: server CPU %v ms per request, want a positive figure from --server-metrics", name, r.ServerCPUms)
 			}
 		})
 	}
@@ -73,6 +75,50 @@ func grepLines(s, substr string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// TestBenchServerCPU: --server-metrics takes the server's CPU time from
+// its process_cpu_seconds_total, and anything else is an error that stops
+// the run rather than a figure.
+func TestBenchServerCPU(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/metrics":
+			_, _ = io.WriteString(w, "# TYPE go_goroutines gauge\ngo_goroutines 7\n"+
+				"# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.\n"+
+				"# TYPE process_cpu_seconds_total counter\nprocess_cpu_seconds_total 12.34\n")
+		case "/without":
+			_, _ = io.WriteString(w, "# TYPE go_goroutines gauge\ngo_goroutines 7\n")
+		case "/garbled":
+			_, _ = io.WriteString(w, "process_cpu_seconds_total twelve\n")
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		path    string
+		want    float64
+		wantErr string
+	}{
+		{path: "/metrics", want: 12.34},
+		{path: "/without", wantErr: "no process_cpu_seconds_total"},
+		{path: "/garbled", wantErr: "server metrics"},
+		{path: "/missing", wantErr: "answered 404"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			got, err := serverCPU{url: srv.URL + tt.path, client: srv.Client()}.seconds(t.Context())
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("unexpected error: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+			case got != tt.want:
+				t.Errorf("seconds = %v, want %v", got, tt.want)
+			}
+		})
+	}
 }
 
 // TestBenchClient: what the load tool counts as an error. Anything but a
