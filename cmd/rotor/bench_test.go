@@ -109,15 +109,22 @@ func TestBenchServerCPU(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			got, err := serverCPU{url: srv.URL + tt.path, client: srv.Client()}.seconds(t.Context())
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-			case got != tt.want:
+			requireError(t, err, tt.wantErr)
+			if got != tt.want {
 				t.Errorf("seconds = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// requireError stops t unless err is nil (want "") or contains want.
+func requireError(t *testing.T, err error, want string) {
+	t.Helper()
+	switch {
+	case want == "" && err != nil:
+		t.Fatalf("unexpected error: %v", err)
+	case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+		t.Fatalf("error %v, want one containing %q", err, want)
 	}
 }
 
@@ -171,12 +178,8 @@ func TestBenchClient(t *testing.T) {
 			}
 			var got tokenAnswer
 			err := c.do(ctx, "POST", tt.path, "grant_type=x", tt.basic, &got)
-			switch {
-			case tt.wantErr == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
-				t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
-			case got != tt.want:
+			requireError(t, err, tt.wantErr)
+			if got != tt.want {
 				t.Errorf("answer %+v, want %+v", got, tt.want)
 			}
 		})
