@@ -115,7 +115,7 @@ func newBencher(f benchFlags) (*bencher, error) {
 	b := &bencher{f: f, fast: fast, client: &http.Client{Transport: tr, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if f.serverMetrics != "" {
-		b.cpu = &serverCPU{url: f.serverMetrics, client: &http.Client{Timeout: 10 * time.Second}}
+		b.cpu = &serverCPU{url: f.serverMetrics, client: http.DefaultClient} // seconds bounds each scrape
 	}
 	return b, nil
 }
