@@ -14,7 +14,7 @@ import (
 // (process_cpu_seconds_total). Sampled at the edges of the timed phase, it
 // charges a scenario with what its measured requests cost the server, and
 // not with the workers' preparation: the 16 sign-ins that open the refresh
-// chains are argon2id hashes worth 5-9% of an 8 s refresh run.
+// chains are argon2id hashes worth 4-9% of an 8 s refresh run.
 type serverCPU struct {
 	url    string
 	client *http.Client
