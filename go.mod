@@ -1,4 +1,4 @@
-module rotor
+module github.com/rotorauth/rotor
 
 go 1.26.0
 

@@ -10,7 +10,7 @@ import (
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
 
-	"rotor/configs"
+	"github.com/rotorauth/rotor/configs"
 )
 
 // testSecret stands in for the operator's ROTOR_SECRETS_SYSTEM.

@@ -11,7 +11,7 @@ import (
 
 // claimsKey is the echo.Context key under which EchoMiddleware stores the
 // verified *Claims.
-const claimsKey = "rotor/resource.claims"
+const claimsKey = "github.com/rotorauth/rotor/resource.claims"
 
 // realm is the realm reported in WWW-Authenticate challenges.
 const realm = "api"

@@ -6,7 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"rotor/resource"
+	"github.com/rotorauth/rotor/resource"
 )
 
 // This is the README example; it is compiled, not run.

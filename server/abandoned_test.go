@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // TestAbandonedSignIn: a client that gives up while its password grant

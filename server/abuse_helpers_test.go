@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // abuseConfig tunes an abuse harness: a harness (see newHarness) whose

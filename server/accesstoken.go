@@ -13,7 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/ory/fosite"
 
-	"rotor/keys"
+	"github.com/rotorauth/rotor/keys"
 )
 
 // accessTokenTyp is the JWT "typ" of RFC 9068 access tokens; verifiers

@@ -5,7 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // audit records a security event; the storage hook logs it. A failure to

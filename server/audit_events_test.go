@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 const auditUA = "rotor-audit-test/1.0 (abuse)"

@@ -15,7 +15,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 const (

@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
-	"rotor/keys"
+	"github.com/rotorauth/rotor/keys"
 )
 
 // memKeyStore is an in-memory keys.Store for benchmarks.

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // BFFOptions configure the backend-for-frontend (the "BFF" pattern of the

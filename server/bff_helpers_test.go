@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // The BFF's client, registered the way cmd/rotor/bff.go does.

@@ -15,7 +15,7 @@ import (
 	"github.com/ory/fosite"
 	"golang.org/x/oauth2"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // bffTokens are a session's tokens; they exist in clear only in memory.

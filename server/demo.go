@@ -6,8 +6,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"rotor/resource"
-	"rotor/templates"
+	"github.com/rotorauth/rotor/resource"
+	"github.com/rotorauth/rotor/templates"
 )
 
 // DemoOptions configure the demo API and app.

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // oauthError maps any error from fosite or below to the RFC 6749 §5.2

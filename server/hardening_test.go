@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"rotor/server"
+	"github.com/rotorauth/rotor/server"
 )
 
 // TestBodyLimits: oversized bodies to the browser forms and the OAuth

@@ -13,9 +13,9 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"rotor/keys"
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/keys"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Fixture credentials. Every harness registers the same users and clients.

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // TestHashPoolBusyIsUnavailable: when every argon2id slot stays busy for

@@ -18,7 +18,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"rotor/resource"
+	"github.com/rotorauth/rotor/resource"
 )
 
 // forge builds a compact JWS by hand: any header, payload and signature.

@@ -18,10 +18,10 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"rotor/keys"
-	"rotor/resource"
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/keys"
+	"github.com/rotorauth/rotor/resource"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // krApp may use the password grant with openid, so it gets ID tokens.

@@ -13,8 +13,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
-	"rotor/keys"
-	"rotor/resource"
+	"github.com/rotorauth/rotor/keys"
+	"github.com/rotorauth/rotor/resource"
 )
 
 // TestRotationUnderLoad issues and verifies tokens through package

@@ -9,7 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // wrongCredentials is the one message for every failed login, so the page

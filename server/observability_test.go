@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // lockedBuffer is a log destination shared by the server's goroutines.

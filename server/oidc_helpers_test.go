@@ -14,7 +14,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"golang.org/x/oauth2"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Clients of the authorization-code tests, registered by newOIDCHarness

@@ -11,7 +11,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/hmac"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // grantTypes lists the grants Rotor serves. The same list drives the

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // BenchmarkRefreshEndpoint is the load tool's refresh scenario without the

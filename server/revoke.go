@@ -6,7 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // reasonRevocationEndpoint is recorded on families revoked through RFC 7009.

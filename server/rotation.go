@@ -7,7 +7,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // familyRevoker revokes a whole token family.

@@ -23,8 +23,8 @@ import (
 	"github.com/ory/fosite"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"rotor/storage"
-	"rotor/templates"
+	"github.com/rotorauth/rotor/storage"
+	"github.com/rotorauth/rotor/templates"
 )
 
 const (

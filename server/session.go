@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // session is the session of every token request: fosite's

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
+	"github.com/rotorauth/rotor/server"
 )
 
 // TestSignInFloodIsShed: parallel sign-ins for one account beyond its free

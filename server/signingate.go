@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // signInGate decides how many sign-in attempts for one account, or from

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // fakeFailures is a throttle table in memory.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
+	"github.com/rotorauth/rotor/server"
 )
 
 // serveReal runs the harness's handler under server.Serve, the way

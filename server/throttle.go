@@ -8,7 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // ThrottleOptions bound password guessing. An account's wait is capped

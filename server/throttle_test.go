@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/server"
+	"github.com/rotorauth/rotor/server"
 )
 
 // Client addresses: every test dials from these loopback addresses, so

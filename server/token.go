@@ -10,7 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // token serves the token endpoint (RFC 6749 §3.2) for the grants in grantTypes.

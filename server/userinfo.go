@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 const pathUserinfo = "/userinfo"

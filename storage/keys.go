@@ -7,7 +7,7 @@ import (
 
 	"github.com/ory/fosite"
 
-	"rotor/keys"
+	"github.com/rotorauth/rotor/keys"
 )
 
 var _ keys.Store = (*Store)(nil)

@@ -7,8 +7,8 @@ import (
 
 	"github.com/ory/fosite/handler/openid"
 
-	"rotor/storage"
-	"rotor/storage/storagetest"
+	"github.com/rotorauth/rotor/storage"
+	"github.com/rotorauth/rotor/storage/storagetest"
 )
 
 // The PostgreSQL tests need TEST_POSTGRES_DSN (a superuser DSN; each store

@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"rotor/storage"
-	"rotor/storage/storagetest"
+	"github.com/rotorauth/rotor/storage"
+	"github.com/rotorauth/rotor/storage/storagetest"
 )
 
 func sqliteDSN(t *testing.T) string { return filepath.Join(t.TempDir(), "rotor.db") }

@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/spf13/cobra"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 func (a *app) auditCommand() *cobra.Command {

@@ -14,7 +14,7 @@ import (
 	"regexp"
 	"strings"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 var scenarios = map[string]scenario{

@@ -5,9 +5,9 @@ import (
 	"encoding/base64"
 	"fmt"
 
-	"rotor/keys"
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/keys"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // bffOptions turns the bff section into server options. For a local setup

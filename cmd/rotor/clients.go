@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // minClientSecretLen is the shortest secret accepted on stdin.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rotor/keys"
+	"github.com/rotorauth/rotor/keys"
 )
 
 // keyReload is how often a running server re-reads the key set, so a

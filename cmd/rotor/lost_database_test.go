@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage/storagetest"
+	"github.com/rotorauth/rotor/storage/storagetest"
 )
 
 // TestLostDatabase locks a replica out of its PostgreSQL database: it

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage/storagetest"
+	"github.com/rotorauth/rotor/storage/storagetest"
 )
 
 // replicaSecret is the system secret every replica of a test shares.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rotor/configs"
-	"rotor/keys"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/configs"
+	"github.com/rotorauth/rotor/keys"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // app carries what every subcommand shares: the process's streams and

@@ -12,8 +12,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/spf13/cobra"
 
-	"rotor/server"
-	"rotor/storage"
+	"github.com/rotorauth/rotor/server"
+	"github.com/rotorauth/rotor/storage"
 )
 
 var randReader = rand.Reader

@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/spf13/cobra"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // reasonAdmin is recorded on families revoked from the CLI.

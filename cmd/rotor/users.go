@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // minPasswordLen follows NIST SP 800-63B's minimum for user-chosen secrets.

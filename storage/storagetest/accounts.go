@@ -9,7 +9,7 @@ import (
 
 	"github.com/ory/fosite"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Clients, users, browser and BFF sessions, consents.

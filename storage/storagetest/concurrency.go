@@ -17,7 +17,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // NewDSNFunc returns the DSN of a fresh, empty database that lives as long

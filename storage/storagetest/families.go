@@ -10,7 +10,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Families: reuse detection and its grace window, revocation, listing and

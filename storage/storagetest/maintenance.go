@@ -8,7 +8,7 @@ import (
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Garbage collection and migrations.

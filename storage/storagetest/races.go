@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Read-then-write updates race across replicas: on PostgreSQL two

@@ -21,7 +21,7 @@ import (
 	"github.com/ory/fosite/handler/openid"
 	"github.com/ory/fosite/token/jwt"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // Clock is a settable clock for storage.Options.Now.

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"rotor/storage"
+	"github.com/rotorauth/rotor/storage"
 )
 
 // testThrottle: failures count against their key until Forget passes,
