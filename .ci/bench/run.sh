@@ -7,8 +7,7 @@
 # phase only (its /metrics, sampled by `rotor bench --server-metrics`), per
 # request measured. "whole window" divides the CPU of the whole `rotor
 # bench` run (/proc) instead: it also charges the workers' preparation,
-# such as the refresh scenario's 16 argon2id sign-ins. Sessions 1 to 5
-# reported that one as CPU per request.
+# such as the refresh scenario's 16 argon2id sign-ins.
 #
 #   .ci/bench/run.sh SCENARIO [CONC=16] [DUR=8s]
 #
