@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/subtle"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,12 +40,17 @@ type BFFOptions struct {
 const (
 	cookieBFFSession = "rotor_bff_session"
 	cookieBFFLogin   = "rotor_bff_login"
-	// bffScopes: openid for the subject, email for /bff/session, and
-	// offline_access so the session outlives the access token.
-	bffLoginTTL = 10 * time.Minute
+	bffLoginTTL      = 10 * time.Minute
+	// pathBFFLoggedOut is the BFF's post_logout_redirect_uri (under the
+	// issuer): the OP sends the browser there after ending its session.
+	pathBFFLoggedOut = "/bff/logged-out"
 )
 
-var bffScopes = []string{"openid", "email", "offline_access"}
+// bffScopes: openid for the subject and the id_token_hint of logout,
+// email for /bff/session. Not offline_access: the SPA's tokens serve a
+// user at the browser, so their family ends with the browser's sign-in
+// session (OIDC Core §11); Rotor issues the refresh token without it.
+var bffScopes = []string{"openid", "email"}
 
 type bff struct {
 	s        *Server
@@ -111,6 +118,7 @@ func (b *bff) routes(e *echo.Echo) {
 	g.GET("/session", b.session)
 	g.Any("/api/*", b.api, b.csrf)
 	g.POST("/logout", b.logout, b.csrf)
+	g.GET("/logged-out", b.loggedOut)
 }
 
 func (b *bff) noStore(next echo.HandlerFunc) echo.HandlerFunc {
@@ -210,6 +218,11 @@ func (b *bff) callback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if toks.Family, err = b.familyOf(ctx, toks); err != nil {
+		return err
+	} else if toks.Family == "" {
+		return errors.New("bff: the new access token belongs to no family")
+	}
 	cookie := randomToken()
 	now := b.s.now()
 	sealed, err := b.seal(toks.marshal(), []byte(storage.BFFSessionKey(cookie)))
@@ -252,13 +265,34 @@ func (b *bff) session(c echo.Context) error {
 	})
 }
 
-// logout revokes the session's token family, then forgets the session.
+// logout revokes the session's token family, forgets the session and
+// answers with the OP's end-session URL, which the SPA opens so that the
+// browser's sign-in session ends too (OpenID Connect RP-Initiated Logout
+// §2, the BFF acting as any relying party would): on a shared device, the
+// next /bff/login shows the login page. With a hint naming the browser's
+// session the OP signs out at once and sends the browser to
+// /bff/logged-out, then to return_to.
 func (b *bff) logout(c echo.Context) error {
+	returnTo := c.QueryParam("return_to")
+	if returnTo == "" {
+		returnTo = "/app/"
+	}
+	if !sameOriginPath(returnTo) {
+		return bffError(c, http.StatusBadRequest, "invalid_request", "return_to must be a path on this site.")
+	}
 	sess, err := b.current(c)
 	if err != nil {
 		return b.sessionFailure(c, err)
 	}
 	toks, err := b.tokens(sess)
+	if err == nil && b.expired(toks.IDToken) {
+		// An expired hint would make the OP ask the user to confirm: a
+		// refresh brings a fresh ID token (and proves the family live).
+		toks, err = b.refresh(context.WithoutCancel(c.Request().Context()), sess, toks)
+		if errors.Is(err, errNoSession) {
+			return b.sessionFailure(c, err)
+		}
+	}
 	if err == nil {
 		err = b.revoke(c, toks.Refresh)
 	}
@@ -269,7 +303,34 @@ func (b *bff) logout(c echo.Context) error {
 		return b.s.writeOAuthError(c, err)
 	}
 	b.setCookie(c, cookieBFFSession, "", -1, http.SameSiteStrictMode)
-	return c.NoContent(http.StatusNoContent)
+	return c.JSON(http.StatusOK, map[string]string{"end_session_url": b.endSessionURL(c, toks.IDToken, returnTo)})
+}
+
+// endSessionURL is the OP's logout URL for this BFF's ID token. The
+// post_logout_redirect_uri is sent only when it is registered for the BFF's
+// client: otherwise the OP would refuse the request, and without it the
+// OP shows its signed-out page.
+func (b *bff) endSessionURL(c echo.Context, idToken, returnTo string) string {
+	q := url.Values{"client_id": {b.oauth.ClientID}}
+	if idToken != "" {
+		q.Set("id_token_hint", idToken)
+		back := b.s.issuer + pathBFFLoggedOut
+		if cl, err := b.s.store.Client(c.Request().Context(), b.oauth.ClientID); err == nil && slices.Contains(cl.PostLogoutRedirectURIs, back) {
+			q.Set("post_logout_redirect_uri", back)
+			q.Set("state", returnTo)
+		}
+	}
+	return b.s.issuer + pathLogout + "?" + q.Encode()
+}
+
+// loggedOut is where the OP sends the browser after logout: on to the
+// path in state, a path on this site (or the app's home).
+func (b *bff) loggedOut(c echo.Context) error {
+	to := c.QueryParam("state")
+	if !sameOriginPath(to) {
+		to = "/app/"
+	}
+	return c.Redirect(http.StatusSeeOther, to)
 }
 
 // revoke revokes a refresh token (and so its family) at Rotor's RFC 7009

@@ -94,6 +94,7 @@ func newBFFHarness(t *testing.T, cfg bffConfig) *bffHarness {
 		GrantTypes:              []string{"authorization_code", "refresh_token"},
 		ResponseTypes:           []string{"code"},
 		RedirectURIs:            []string{h.URL + "/bff/callback"},
+		PostLogoutRedirectURIs:  []string{h.URL + "/bff/logged-out"},
 		Scopes:                  []string{"openid", "email", "offline_access"},
 		Audience:                []string{bffDemoAudience},
 	})

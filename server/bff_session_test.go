@@ -81,8 +81,8 @@ func TestBFFLogout(t *testing.T) {
 	}
 
 	r := b.send(bffReq{method: http.MethodPost, url: "/bff/logout", header: map[string]string{"X-CSRF": "1", "Origin": h.URL}})
-	if r.Status != http.StatusNoContent {
-		t.Fatalf("logout: status %d, want 204 (body %s)", r.Status, r.Raw)
+	if r.Status != http.StatusOK || !strings.HasPrefix(r.str("end_session_url"), h.URL+"/oauth2/logout?") {
+		t.Fatalf("logout: status %d, want 200 with the OP's end_session_url (body %s)", r.Status, r.Raw)
 	}
 	if ck := r.cookie(bffSessionName); ck == nil || ck.MaxAge >= 0 || !ck.Secure || !ck.HttpOnly || ck.SameSite != http.SameSiteStrictMode {
 		t.Errorf("logout does not clear the session cookie: %q", r.Header.Values("Set-Cookie"))
@@ -143,8 +143,8 @@ func TestBFFStoredSession(t *testing.T) {
 	}
 }
 
-// How a session ends besides logout: a family revoked elsewhere (logout
-// still answers 204), or the session's lifetime.
+// How a session ends besides logout: a family revoked elsewhere (at the
+// next request, logout included), or the session's lifetime.
 func TestBFFSessionEnds(t *testing.T) {
 	type step struct {
 		method, path string
@@ -164,7 +164,7 @@ func TestBFFSessionEnds(t *testing.T) {
 			if _, err := h.store.RevokeSubjectFamilies(context.Background(), h.users[aliceEmail].ID, "test"); err != nil {
 				h.t.Fatal(err)
 			}
-		}, steps: append([]step{{http.MethodPost, "/bff/logout", http.StatusNoContent}}, gone...)},
+		}, steps: append([]step{{http.MethodPost, "/bff/logout", http.StatusUnauthorized}}, gone...)},
 		{name: "session lifetime over", end: func(h *bffHarness) {
 			h.storeClock.Advance(25 * time.Hour)
 		}, steps: gone},

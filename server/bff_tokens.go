@@ -23,6 +23,9 @@ type bffTokens struct {
 	Access  string `json:"a"`
 	Refresh string `json:"r"`
 	IDToken string `json:"i,omitempty"`
+	// Family is the token family (fosite's request ID) the tokens belong
+	// to: every request checks it is still live.
+	Family string `json:"f,omitempty"`
 }
 
 func (t bffTokens) marshal() []byte {
@@ -88,20 +91,64 @@ func (b *bff) tokens(sess storage.BFFSession) (bffTokens, error) {
 }
 
 // errNoSession: no cookie, an unknown or expired session, or a family that
-// was revoked; the SPA must sign in again.
+// was revoked or ended; the SPA must sign in again.
 var errNoSession = errors.New("no bff session")
 
-// current returns the session named by the browser's cookie.
+// current returns the session named by the browser's cookie, as long as
+// its token family is live. The family is read on every request (one
+// primary-key read, storage.FamilyLive), so a family revoked by reuse
+// detection, sign out everywhere or the OP's logout ends the session at
+// the next request, not at the next refresh.
 func (b *bff) current(c echo.Context) (storage.BFFSession, error) {
 	v := b.cookie(c, cookieBFFSession)
 	if v == "" {
 		return storage.BFFSession{}, errNoSession
 	}
-	sess, err := b.s.store.BFFSessionByCookie(c.Request().Context(), v)
+	ctx := c.Request().Context()
+	sess, err := b.s.store.BFFSessionByCookie(ctx, v)
 	if errors.Is(err, fosite.ErrNotFound) {
 		return sess, errNoSession
+	} else if err != nil {
+		return sess, err
 	}
-	return sess, err
+	t, err := b.tokens(sess)
+	if err != nil {
+		return sess, err
+	}
+	family, err := b.familyOf(ctx, t)
+	if err != nil {
+		return sess, err
+	}
+	live := false
+	if family != "" {
+		if live, err = b.s.store.FamilyLive(ctx, family); err != nil {
+			return sess, err
+		}
+	}
+	if !live {
+		if err := b.s.store.DeleteBFFSession(ctx, sess.IDHash); err != nil {
+			return sess, err
+		}
+		return sess, errNoSession
+	}
+	return sess, nil
+}
+
+// familyOf is the family of a session's tokens. Sessions sealed without
+// it find it through their access token's row; "" when that is gone.
+func (b *bff) familyOf(ctx context.Context, t bffTokens) (string, error) {
+	if t.Family != "" {
+		return t.Family, nil
+	}
+	req, err := b.s.store.GetAccessTokenSession(ctx, b.s.access.AccessTokenSignature(ctx, t.Access), newSession())
+	switch {
+	case err == nil:
+		return req.GetID(), nil
+	case errors.Is(err, fosite.ErrNotFound), errors.Is(err, fosite.ErrInactiveToken):
+		return "", nil
+	default:
+		return "", fmt.Errorf("find the family of a bff session: %w", err)
+	}
 }
 
 func (b *bff) sessionFailure(c echo.Context, err error) error {
@@ -142,7 +189,8 @@ func (b *bff) freshAccessToken(c echo.Context, sess storage.BFFSession) (string,
 		if err != nil || !refreshDue(cur, b.s.now()) {
 			return t.Access, err // refreshed by a flight that just landed
 		}
-		return b.refresh(ctx, cur, t)
+		next, err := b.refresh(ctx, cur, t)
+		return next.Access, err
 	})
 	if err != nil {
 		return "", err
@@ -150,7 +198,8 @@ func (b *bff) freshAccessToken(c echo.Context, sess storage.BFFSession) (string,
 	return v.(string), nil
 }
 
-func (b *bff) refresh(ctx context.Context, sess storage.BFFSession, t bffTokens) (string, error) {
+// refresh spends the session's refresh token and stores what it brings.
+func (b *bff) refresh(ctx context.Context, sess storage.BFFSession, t bffTokens) (bffTokens, error) {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, b.http)
 	src := b.oauth.TokenSource(ctx, &oauth2.Token{RefreshToken: t.Refresh, Expiry: time.Unix(1, 0)})
 	tok, err := src.Token()
@@ -159,27 +208,48 @@ func (b *bff) refresh(ctx context.Context, sess storage.BFFSession, t bffTokens)
 		// The family is gone (reuse detected elsewhere, signed out
 		// everywhere, expired): so is this session.
 		if derr := b.s.store.DeleteBFFSession(ctx, sess.IDHash); derr != nil {
-			return "", derr
+			return bffTokens{}, derr
 		}
-		return "", errNoSession
+		return bffTokens{}, errNoSession
 	} else if err != nil {
-		return "", fmt.Errorf("bff refresh: %w", err)
+		return bffTokens{}, fmt.Errorf("bff refresh: %w", err)
 	}
-	next := bffTokens{Access: tok.AccessToken, Refresh: tok.RefreshToken, IDToken: t.IDToken}
+	next := bffTokens{Access: tok.AccessToken, Refresh: tok.RefreshToken, IDToken: t.IDToken, Family: t.Family}
+	if next.Family, err = b.familyOf(ctx, next); err != nil {
+		return bffTokens{}, err
+	}
 	if id, ok := tok.Extra("id_token").(string); ok && id != "" {
 		next.IDToken = id
 	}
 	sealed, err := b.seal(next.marshal(), []byte(sess.IDHash))
 	if err != nil {
-		return "", err
+		return bffTokens{}, err
 	}
 	if err := b.s.store.UpdateBFFTokens(ctx, sess.IDHash, []byte(sealed), b.s.now(), tok.Expiry); err != nil {
-		return "", err
+		return bffTokens{}, err
 	}
 	b.s.metrics.bffRefreshes.Inc()
-	return next.Access, nil
+	return next, nil
 }
 
 func oauth2ctx(c echo.Context, client *http.Client) context.Context {
 	return context.WithValue(c.Request().Context(), oauth2.HTTPClient, client)
+}
+
+// expired reports whether an ID token's exp has passed by the server's
+// clock (or it has none). The token came from this server over the
+// in-process channel and was sealed since, so its signature is not checked.
+func (b *bff) expired(idToken string) bool {
+	parts := strings.Split(idToken, ".")
+	if len(parts) != 3 {
+		return true
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var c struct {
+		Expiry int64 `json:"exp"`
+	}
+	if err != nil || json.Unmarshal(payload, &c) != nil || c.Expiry == 0 {
+		return true
+	}
+	return !b.s.now().Before(time.Unix(c.Expiry, 0))
 }

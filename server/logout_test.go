@@ -15,15 +15,19 @@ import (
 
 // TestLogoutEndsSessionAndFamilies: RP-initiated logout with an
 // id_token_hint and a registered post_logout_redirect_uri ends the browser
-// session and revokes every token family that session created, and no
-// other.
+// session and revokes the token families that session created, except
+// those granted offline_access, and no other.
 func TestLogoutEndsSessionAndFamilies(t *testing.T) {
 	h := newOIDCHarness(t, config{})
 	b := h.newBrowser(t)
-	code, verifier := b.acCode(acApp, "openid offline_access")
+	code, verifier := b.acCode(acApp, "openid")
 	app := h.mustExchange(acApp, code, verifier)
-	code, verifier = b.acCode(acSPA, "openid offline_access")
+	code, verifier = b.acCode(acSPA, "openid")
 	spa := h.mustExchange(acSPA, code, verifier)
+	// offline_access asks for access while the user is signed out (OIDC
+	// Core §11): logging out of the browser leaves that family alone.
+	code, verifier = b.acCode(acSPA, "openid offline_access")
+	offline := h.mustExchange(acSPA, code, verifier)
 
 	// Alice in another browser, and a password-grant login: not this session.
 	other := h.newBrowser(t)
@@ -68,6 +72,7 @@ func TestLogoutEndsSessionAndFamilies(t *testing.T) {
 	}{
 		{name: "family of the hinted client", client: acApp, tk: app, revoked: true},
 		{name: "another client's family from the same session", client: acSPA, tk: spa, revoked: true},
+		{name: "another client's offline_access family from the same session", client: acSPA, tk: offline},
 		{name: "family from another browser", client: acApp, tk: elsewhere},
 		{name: "password grant family", client: acPassword, tk: codeTokens{tokens: password}},
 	} {
@@ -155,7 +160,7 @@ func TestLogoutRejectsOpenRedirects(t *testing.T) {
 func TestLogoutWithoutHint(t *testing.T) {
 	h := newOIDCHarness(t, config{})
 	b := h.newBrowser(t)
-	code, verifier := b.acCode(acApp, "openid offline_access")
+	code, verifier := b.acCode(acApp, "openid")
 	tk := h.mustExchange(acApp, code, verifier)
 
 	confirm := b.get(h.URL + "/oauth2/logout")

@@ -49,6 +49,7 @@ type Store interface {
 	BFFSessionByCookie(ctx context.Context, cookie string) (storage.BFFSession, error)
 	UpdateBFFTokens(ctx context.Context, idHash string, sealed []byte, issuedAt, expiresAt time.Time) error
 	DeleteBFFSession(ctx context.Context, idHash string) error
+	FamilyLive(ctx context.Context, id string) (bool, error)
 	Throttle(ctx context.Context, key string, p storage.ThrottlePolicy) (storage.ThrottleState, error)
 	ThrottleFail(ctx context.Context, key string, p storage.ThrottlePolicy) (time.Duration, error)
 	ThrottleReset(ctx context.Context, key string) error

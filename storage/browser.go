@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -70,28 +71,66 @@ func (s *Store) BrowserSessionByCookie(ctx context.Context, cookie string) (Brow
 	return BrowserSession{SID: row.SID, UserID: row.UserID, AuthTime: row.AuthTime, ExpiresAt: row.ExpiresAt}, nil
 }
 
-// EndBrowserSession ends the session sid and revokes every token family it
-// created (RP-initiated logout). It returns how many families it revoked.
+// EndBrowserSession ends the session sid and revokes the token families
+// it created (RP-initiated logout), except those granted offline_access:
+// that scope asks for access while the user is not signed in (OpenID
+// Connect Core 1.0 §11), so logging out of the browser leaves them to
+// their client. It returns how many families it revoked.
 func (s *Store) EndBrowserSession(ctx context.Context, sid, reason string) (int, error) {
-	var ids []string
+	revoked := 0
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		revoked = 0
 		if err := tx.Model(&browserSessionRow{}).Where("sid = ? AND ended_at IS NULL", sid).Update("ended_at", s.now().UTC()).Error; err != nil {
 			return err
 		}
+		var ids []string
 		if err := tx.Model(&familyRow{}).Where("session_id = ? AND revoked_at IS NULL", sid).Pluck("id", &ids).Error; err != nil {
 			return err
 		}
 		for _, id := range ids {
+			offline, err := familyGrants(tx, id, scopeOfflineAccess)
+			if err != nil {
+				return err
+			}
+			if offline {
+				continue
+			}
 			if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
 				return err
 			}
+			revoked++
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("end browser session: %w", mapErr(err))
 	}
-	return len(ids), nil
+	return revoked, nil
+}
+
+// scopeOfflineAccess is the OpenID Connect scope of refresh tokens meant
+// to outlive the user's browser session (OpenID Connect Core 1.0 §11).
+const scopeOfflineAccess = "offline_access"
+
+// familyGrants reports whether the family's newest refresh token was
+// granted scope. A family whose tokens are all gone grants nothing.
+func familyGrants(tx *gorm.DB, familyID, scope string) (bool, error) {
+	var data [][]byte
+	err := tx.Model(&refreshTokenRow{}).Where("request_id = ?", familyID).
+		Order("requested_at DESC").Limit(1).Pluck("data", &data).Error
+	if err != nil {
+		return false, fmt.Errorf("read scopes of family %s: %w", familyID, mapErr(err))
+	}
+	if len(data) == 0 {
+		return false, nil
+	}
+	var req struct {
+		GrantedScopes []string `json:"granted_scopes"`
+	}
+	if err := json.Unmarshal(data[0], &req); err != nil {
+		return false, fmt.Errorf("decode scopes of family %s: %w", familyID, err)
+	}
+	return slices.Contains(req.GrantedScopes, scope), nil
 }
 
 // GrantedScopes returns the scopes userID has consented to for clientID.

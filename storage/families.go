@@ -86,8 +86,9 @@ func (s *Store) RevokeFamily(ctx context.Context, id, reason string) (bool, erro
 	return found, nil
 }
 
-// RevokeSubjectFamilies revokes every live family of a subject (sign out
-// everywhere) and returns how many it revoked.
+// RevokeSubjectFamilies revokes every live family of a subject and returns
+// how many it revoked. It leaves browser and BFF sessions alone: signing
+// a user out everywhere is SignOutEverywhere.
 func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject, reason string) (int, error) {
 	var ids []string
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
@@ -105,6 +106,60 @@ func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject, reason strin
 		return 0, fmt.Errorf("revoke families of %s: %w", subject, mapErr(err))
 	}
 	return len(ids), nil
+}
+
+// SignedOut is what SignOutEverywhere ended.
+type SignedOut struct {
+	Families, BrowserSessions, BFFSessions int
+}
+
+// SignOutEverywhere signs a user out of everything at once, in one
+// transaction: it revokes every live token family of the user, ends every
+// single-sign-on browser session (so a stolen SSO cookie can't mint new
+// families) and deletes every BFF session. Every "sign out everywhere"
+// goes through it.
+func (s *Store) SignOutEverywhere(ctx context.Context, userID, reason string) (SignedOut, error) {
+	var out SignedOut
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		out = SignedOut{}
+		var ids []string
+		if err := tx.Model(&familyRow{}).Where("subject = ? AND revoked_at IS NULL", userID).Pluck("id", &ids).Error; err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
+				return err
+			}
+		}
+		out.Families = len(ids)
+		res := tx.Model(&browserSessionRow{}).Where("user_id = ? AND ended_at IS NULL", userID).Update("ended_at", s.now().UTC())
+		if res.Error != nil {
+			return res.Error
+		}
+		out.BrowserSessions = int(res.RowsAffected)
+		res = tx.Where("subject = ?", userID).Delete(&bffSessionRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		out.BFFSessions = int(res.RowsAffected)
+		return nil
+	})
+	if err != nil {
+		return SignedOut{}, fmt.Errorf("sign out %s everywhere: %w", userID, mapErr(err))
+	}
+	return out, nil
+}
+
+// FamilyLive reports whether the family id exists, is not revoked and has
+// not reached its absolute end. It is one primary-key read, cheap enough
+// for every request of a session that depends on the family.
+func (s *Store) FamilyLive(ctx context.Context, id string) (bool, error) {
+	var rows []familyRow
+	err := s.reader(ctx).Select("revoked_at", "expires_at").Where("id = ?", id).Limit(1).Find(&rows).Error
+	if err != nil {
+		return false, fmt.Errorf("read family %s: %w", id, mapErr(err))
+	}
+	return len(rows) == 1 && rows[0].RevokedAt == nil && rows[0].ExpiresAt.After(s.now()), nil
 }
 
 func (s *Store) revokeFamilyTokens(tx *gorm.DB, id, reason string) error {

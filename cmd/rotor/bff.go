@@ -59,6 +59,7 @@ func (a *app) bffOptions(ctx context.Context, e *env, dk derivedKeys) (*server.B
 		GrantTypes:              []string{"authorization_code", "refresh_token"},
 		ResponseTypes:           []string{"code"},
 		RedirectURIs:            []string{e.cfg.Issuer + "/bff/callback"},
+		PostLogoutRedirectURIs:  []string{e.cfg.Issuer + "/bff/logged-out"},
 		Scopes:                  []string{"openid", "email", "offline_access"},
 		Audience:                audience,
 	})

@@ -35,7 +35,7 @@ func browserPath(t *testing.T) string {
 // TestDemoAppInBrowser drives the demo SPA in headless Chromium through
 // the BFF: sign in on the real login page, call the API, let the access
 // token expire and fire 20 calls at once (one refresh, all succeed), sign
-// out, and see the API refuse.
+// out, see the API refuse and the next sign-in ask for the password.
 func TestDemoAppInBrowser(t *testing.T) {
 	exe := browserPath(t)
 	const email, password = "spa@example.com", "browser-password-123"
@@ -130,6 +130,11 @@ func TestDemoAppInBrowser(t *testing.T) {
 	if !strings.Contains(result, "API call failed: 401") {
 		t.Errorf("after sign-out the API button shows %q, want a 401", result)
 	}
+	// Sign out ended Rotor's sign-in session too: signing in asks again.
+	browse(t, ctx, "sign in again",
+		chromedp.Click("#signin", chromedp.ByQuery),
+		chromedp.WaitVisible("#password", chromedp.ByQuery),
+	)
 }
 
 func browse(t *testing.T, ctx context.Context, step string, actions ...chromedp.Action) {

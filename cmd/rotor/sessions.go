@@ -76,16 +76,17 @@ func (a *app) sessionsCommand() *cobra.Command {
 				if err != nil {
 					return userLookupError(err, revokeUser)
 				}
-				n, err := e.store.RevokeSubjectFamilies(cmd.Context(), u.ID, reasonAdmin)
+				out, err := e.store.SignOutEverywhere(cmd.Context(), u.ID, reasonAdmin)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "revoked %d session(s) of %s\n", n, u.Email)
+				fmt.Fprintf(a.stdout, "revoked %d session(s) of %s; ended %d browser session(s) and %d BFF session(s)\n",
+					out.Families, u.Email, out.BrowserSessions, out.BFFSessions)
 				return nil
 			})
 		},
 	}
-	revoke.Flags().StringVar(&revokeUser, "user", "", "revoke every session of this user (sign out everywhere)")
+	revoke.Flags().StringVar(&revokeUser, "user", "", "revoke every session of this user and end their browser and BFF sessions (sign out everywhere)")
 	revoke.Flags().StringVar(&family, "family", "", "revoke this one session family")
 	sessions.AddCommand(list, revoke)
 	return sessions

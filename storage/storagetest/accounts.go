@@ -151,17 +151,23 @@ func testEndBrowserSession(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 	}
-	f.issue(t, withSID(f.request("fam-1", subject), "sid-1"), "at-1", "rt-1")
-	f.issue(t, withSID(f.request("fam-2", subject), "sid-1"), "at-2", "rt-2")
-	f.issue(t, withSID(f.request("fam-3", subject), "sid-2"), "at-3", "rt-3")
-	f.issue(t, f.request("fam-4", subject), "at-4", "rt-4") // password grant: no sid
+	online := func(r *fosite.Request) *fosite.Request {
+		r.RequestedScope, r.GrantedScope = fosite.Arguments{"openid"}, fosite.Arguments{"openid"}
+		return r
+	}
+	f.issue(t, online(withSID(f.request("fam-1", subject), "sid-1")), "at-1", "rt-1")
+	f.issue(t, online(withSID(f.request("fam-2", subject), "sid-1")), "at-2", "rt-2")
+	f.issue(t, online(withSID(f.request("fam-3", subject), "sid-2")), "at-3", "rt-3")
+	f.issue(t, online(f.request("fam-4", subject)), "at-4", "rt-4") // password grant: no sid
+	// offline_access outlives the browser session (OIDC Core §11).
+	f.issue(t, withSID(f.request("fam-5", subject), "sid-1"), "at-5", "rt-5")
 
 	tests := []struct {
 		name string
 		sid  string
 		want int
 	}{
-		{name: "ends the session and its families", sid: "sid-1", want: 2},
+		{name: "ends the session and its families but the offline_access one", sid: "sid-1", want: 2},
 		{name: "ending again revokes nothing", sid: "sid-1", want: 0},
 		{name: "unknown sid", sid: "no-such-sid", want: 0},
 	}
@@ -185,7 +191,7 @@ func testEndBrowserSession(t *testing.T, f *fixture) {
 			t.Errorf("fam-%s revoked for %q, want logout", n, fam.RevokedReason)
 		}
 	}
-	for _, n := range []string{"3", "4"} {
+	for _, n := range []string{"3", "4", "5"} {
 		f.refreshState(t, "rt-"+n, nil)
 		f.accessState(t, "at-"+n, nil)
 	}

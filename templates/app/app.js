@@ -49,9 +49,16 @@ async function init() {
     }
   });
   $("signout").addEventListener("click", async () => {
-    await fetch("/bff/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF": "1" } });
+    // The BFF forgets its tokens, then the browser visits Rotor's logout
+    // endpoint so that its sign-in session ends too (on a shared device,
+    // the next "Sign in" asks for the password again).
+    const res = await fetch("/bff/logout", { method: "POST", credentials: "same-origin", headers: { "X-CSRF": "1" } });
     $("result").textContent = "";
     show(null);
+    if (res.ok) {
+      const body = await res.json();
+      window.location.assign(body.end_session_url);
+    }
   });
   try {
     show(await loadSession());
