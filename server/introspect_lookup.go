@@ -37,7 +37,7 @@ func (v *storageIntrospector) IntrospectToken(ctx context.Context, token string,
 		case err == nil:
 		case errors.Is(err, fosite.ErrNotFound), errors.Is(err, fosite.ErrInactiveToken):
 			continue
-		default:
+		default: // whatever the storage error, it decides nothing
 			return "", fosite.ErrTemporarilyUnavailable.WithWrap(err)
 		}
 		if err := v.validate(ctx, kind, found, token); err != nil {
@@ -74,6 +74,14 @@ func (v *storageIntrospector) validate(ctx context.Context, kind fosite.TokenUse
 		return v.strategy.ValidateAccessToken(ctx, req, token)
 	}
 	return v.strategy.ValidateRefreshToken(ctx, req, token)
+}
+
+// storageFault reports a storage error that is no verdict on a token: not
+// "not found", not "inactive", and none of the token strategies' own
+// rejections (those are fosite's RFC errors). The edge answers it 503.
+func storageFault(err error) bool {
+	var rfc *fosite.RFC6749Error
+	return err != nil && !errors.Is(err, fosite.ErrNotFound) && !errors.Is(err, fosite.ErrInactiveToken) && !errors.As(err, &rfc)
 }
 
 // matchScopes is fosite's check that the introspection request's scope
