@@ -56,7 +56,7 @@ var (
 		Grants: []string{"client_credentials"}}
 	// rsClient is a resource server that introspects tokens.
 	rsClient = testClient{ID: "resource-server", Secret: "rs-secret-0123456789abcdef0123456789ab", AuthMethod: "client_secret_basic",
-		Grants: []string{"client_credentials"}, Resources: []string{testAudience}}
+		Grants: []string{"client_credentials"}, Resources: []string{testAudience, bffDemoAudience}}
 
 	allClients = []testClient{webClient, postClient, mobileClient, otherClient, serviceClient, rsClient}
 )
