@@ -57,8 +57,11 @@ type accessTokenStrategy struct {
 	verified *verifiedTokens
 }
 
+// AccessTokenSignature is the JWS signature segment of a canonical token;
+// any other spelling has none, so it is looked up nowhere (one token, one
+// spelling: see appendCanonical).
 func (s *accessTokenStrategy) AccessTokenSignature(_ context.Context, token string) string {
-	if strings.Count(token, ".") != 2 {
+	if !canonicalJWS(token) {
 		return ""
 	}
 	return token[strings.LastIndexByte(token, '.')+1:]
@@ -120,6 +123,9 @@ func (s *accessTokenStrategy) verify(token string) (*accessTokenClaims, error) {
 				return s.checkClaims(e.claims)
 			}
 		}
+	}
+	if !canonicalJWS(token) {
+		return nil, fosite.ErrInvalidTokenFormat
 	}
 	payload, err := s.keys.Verify(token, accessTokenTyp, accessTokenAlgs...)
 	if err != nil {

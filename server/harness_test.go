@@ -35,6 +35,7 @@ type testClient struct {
 	Public     bool
 	AuthMethod string
 	Grants     []string
+	Resources  []string // the APIs it serves: it may introspect their tokens
 }
 
 var (
@@ -55,7 +56,7 @@ var (
 		Grants: []string{"client_credentials"}}
 	// rsClient is a resource server that introspects tokens.
 	rsClient = testClient{ID: "resource-server", Secret: "rs-secret-0123456789abcdef0123456789ab", AuthMethod: "client_secret_basic",
-		Grants: []string{"client_credentials"}}
+		Grants: []string{"client_credentials"}, Resources: []string{testAudience, bffDemoAudience}}
 
 	allClients = []testClient{webClient, postClient, mobileClient, otherClient, serviceClient, rsClient}
 )
@@ -247,6 +248,7 @@ func fixtureClient(c testClient) storage.NewClient {
 	nc := storage.NewClient{
 		ID: c.ID, Name: c.ID, Public: c.Public, TokenEndpointAuthMethod: c.AuthMethod,
 		GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
+		Resources: c.Resources,
 	}
 	if !c.Public {
 		nc.SecretHash, _ = testSecretHasher().Hash(context.Background(), []byte(c.Secret))

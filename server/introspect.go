@@ -1,12 +1,17 @@
 package server
 
 import (
+	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/openid"
+
+	"github.com/rotorauth/rotor/storage"
 )
 
 // introspectionResponse is RFC 7662 §2.2.
@@ -22,13 +27,30 @@ type introspectionResponse struct {
 	Issuer    string   `json:"iss,omitempty"`
 }
 
-// introspect serves RFC 7662 with fosite's storage-backed validator, so a
-// revoked JWT is inactive although its signature still verifies.
+var errIntrospectionAuth = fosite.ErrInvalidClient.WithHint("Introspection requires the HTTP Basic credentials of a confidential client.")
+
+// introspect serves RFC 7662 with Rotor's storage-backed introspector
+// (storageIntrospector), so a revoked JWT is inactive although its
+// signature still verifies, and a database failure is 503, never inactive.
+//
+// The caller must be a confidential client authenticated by its own
+// credentials (RFC 7662 §2.1): fosite would also take a Bearer token as the
+// caller's credential, which lets any user of a public client introspect.
+// It learns about a token only if the token was issued to it, is meant for
+// a resource it serves, or it is a trusted introspector; about any other
+// token it gets {"active": false} (§2.2, §4).
 func (s *Server) introspect(c echo.Context) error {
 	ctx := c.Request().Context()
-	ir, err := s.oauth.NewIntrospectionRequest(ctx, c.Request(), &openid.DefaultSession{})
 	c.Response().Header().Set("Cache-Control", "no-store")
+	caller, err := s.introspectingClient(c.Request())
 	if err != nil {
+		return s.writeOAuthError(c, err)
+	}
+	ir, err := s.oauth.NewIntrospectionRequest(ctx, c.Request(), &openid.DefaultSession{})
+	if err != nil {
+		if errors.Is(err, fosite.ErrTemporarilyUnavailable) {
+			return s.writeOAuthError(c, fosite.ErrTemporarilyUnavailable.WithWrap(err))
+		}
 		rfc := oauthError(err)
 		switch rfc.ErrorField {
 		case fosite.ErrInactiveToken.ErrorField:
@@ -41,6 +63,9 @@ func (s *Server) introspect(c echo.Context) error {
 		return s.writeOAuthError(c, err)
 	}
 	ar := ir.GetAccessRequester()
+	if !mayIntrospect(caller, ar) {
+		return c.JSON(http.StatusOK, introspectionResponse{Active: false})
+	}
 	tokenUse := ir.GetTokenUse()
 	resp := introspectionResponse{
 		Active:   true,
@@ -63,4 +88,51 @@ func (s *Server) introspect(c echo.Context) error {
 		resp.Subject = resp.ClientID
 	}
 	return c.JSON(http.StatusOK, resp)
+}
+
+// introspectingClient returns the client named by the request's HTTP Basic
+// credentials (client_secret_basic, the method discovery advertises),
+// refusing every other way fosite would accept a caller: a Bearer token in
+// the Authorization header or an access_token parameter. fosite then
+// checks the secret. A public client has none to check: it is refused here.
+func (s *Server) introspectingClient(r *http.Request) (*storage.Client, error) {
+	id, _, ok := r.BasicAuth()
+	if !ok {
+		return nil, errIntrospectionAuth
+	}
+	if err := r.ParseForm(); err != nil {
+		return nil, fosite.ErrInvalidRequest.WithWrap(err)
+	}
+	if _, bearer := r.Form["access_token"]; bearer {
+		return nil, errIntrospectionAuth
+	}
+	clientID, err := url.QueryUnescape(id) // RFC 6749 §2.3.1
+	if err != nil {
+		return nil, errIntrospectionAuth.WithWrap(err)
+	}
+	cl, err := s.store.Client(r.Context(), clientID)
+	if errors.Is(err, fosite.ErrNotFound) {
+		return nil, errIntrospectionAuth.WithWrap(err)
+	} else if err != nil {
+		return nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	if cl.IsPublic() || len(cl.GetHashedSecret()) == 0 {
+		return nil, errIntrospectionAuth
+	}
+	return cl, nil
+}
+
+// mayIntrospect is who may learn what (RFC 7662 §2.1, §4): a trusted
+// introspector everything; any other client its own tokens, and tokens
+// granted for a resource it is registered to serve.
+func mayIntrospect(caller *storage.Client, token fosite.Requester) bool {
+	if caller.Introspector || token.GetClient().GetID() == caller.GetID() {
+		return true
+	}
+	for _, aud := range token.GetGrantedAudience() {
+		if slices.Contains(caller.Resources, aud) {
+			return true
+		}
+	}
+	return false
 }

@@ -127,10 +127,16 @@ func TestIntrospectClientAuth(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+tk.Access)
 		wantOAuthError(t, h.do(req), http.StatusUnauthorized, "invalid_client")
 	})
-	// Any confidential client may introspect.
+	// An authenticated confidential client learns only about its own
+	// tokens and those of the resources it serves (see
+	// TestIntrospectionWhoMayLearnWhat).
 	r := h.post("/oauth2/introspect", "application/x-www-form-urlencoded", form, &otherClient)
+	if r.Status != http.StatusOK || r.JSON["active"] != false || len(r.JSON) != 1 {
+		t.Errorf("another client's introspection of web's token: %d %s", r.Status, r.Raw)
+	}
+	r = h.post("/oauth2/introspect", "application/x-www-form-urlencoded", form, &webClient)
 	if r.Status != http.StatusOK || r.JSON["active"] != true {
-		t.Errorf("confidential client introspection: %d %s", r.Status, r.Raw)
+		t.Errorf("the token's own client's introspection: %d %s", r.Status, r.Raw)
 	}
 }
 

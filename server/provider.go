@@ -145,8 +145,8 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 		passwordIDTokenFactory,
 		// Storage-backed introspection: a revoked JWT still verifies, so
 		// the stateless JWT introspector would call it active.
-		compose.OAuth2TokenIntrospectionFactory,
-		compose.OAuth2TokenRevocationFactory,
+		introspectorFactory,
+		revocationFactory,
 	)
 	provider := fosite.NewOAuth2Provider(store, cfg)
 	for _, factory := range factories {

@@ -8,7 +8,6 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -54,19 +53,57 @@ func (t *tokenStrategy) ValidateAccessToken(ctx context.Context, req fosite.Requ
 	return t.access.ValidateAccessToken(ctx, req, token)
 }
 
-// refreshTokenPrefix matches fosite's HMACSHAStrategy so that its
-// RefreshTokenSignature and ValidateRefreshToken apply unchanged.
-const refreshTokenPrefix = "ory_rt_"
+// refreshTokenPrefix and authorizeCodePrefix match fosite's
+// HMACSHAStrategy so that its signatures and validation apply unchanged.
+const (
+	refreshTokenPrefix  = "ory_rt_"
+	authorizeCodePrefix = "ory_ac_"
+)
 
 var rawURL = base64.RawURLEncoding
 
+// RefreshTokenSignature is fosite's, for a canonical token only; any other
+// spelling has no signature, so it is looked up nowhere and is an invalid
+// token: invalid_grant at the token endpoint, inactive at introspection, a
+// no-op at revocation.
+func (t *tokenStrategy) RefreshTokenSignature(ctx context.Context, token string) string {
+	if !canonicalHMACToken(token, refreshTokenPrefix) {
+		return ""
+	}
+	return t.HMACSHAStrategy.RefreshTokenSignature(ctx, token)
+}
+
+// AuthorizeCodeSignature is fosite's, for a canonical code only (see
+// RefreshTokenSignature).
+func (t *tokenStrategy) AuthorizeCodeSignature(ctx context.Context, token string) string {
+	if !canonicalHMACToken(token, authorizeCodePrefix) {
+		return ""
+	}
+	return t.HMACSHAStrategy.AuthorizeCodeSignature(ctx, token)
+}
+
+// ValidateAuthorizeCode refuses a non-canonical code before fosite's check.
+func (t *tokenStrategy) ValidateAuthorizeCode(ctx context.Context, req fosite.Requester, token string) error {
+	if !canonicalHMACToken(token, authorizeCodePrefix) {
+		return fosite.ErrInvalidTokenFormat
+	}
+	return t.HMACSHAStrategy.ValidateAuthorizeCode(ctx, req, token)
+}
+
 // GenerateRefreshToken mints 256 random bits on a login, and on a refresh
-// derives the successor as HMAC(successorKey, parent token).
+// derives the successor as HMAC(successorKey, parent), where parent is the
+// canonical spelling rebuilt from the presented token's decoded bytes:
+// never the presented string, so that one token has one successor.
 func (t *tokenStrategy) GenerateRefreshToken(_ context.Context, req fosite.Requester) (string, string, error) {
 	var buf [64]byte
 	key := buf[:32]
 	if parent := refreshedToken(req); parent != "" {
-		key = t.successorMAC.sum(buf[:0], []byte(parent))
+		var scratch [128]byte
+		canonical, ok := canonicalRefreshToken(scratch[:0], parent)
+		if !ok {
+			return "", "", fmt.Errorf("derive successor: %w", fosite.ErrInvalidTokenFormat)
+		}
+		key = t.successorMAC.sum(buf[:0], canonical)
 	} else if _, err := rand.Read(key); err != nil {
 		return "", "", fmt.Errorf("refresh token entropy: %w", err)
 	}
@@ -75,38 +112,37 @@ func (t *tokenStrategy) GenerateRefreshToken(_ context.Context, req fosite.Reque
 	return refreshTokenPrefix + rawURL.EncodeToString(key) + "." + sig, sig, nil
 }
 
-// ValidateRefreshToken accepts an unexpired token whose MAC under the
-// current secret matches, computed with the pooled MAC (fosite derives a
-// new HMAC per check). Every other token, expired, malformed, forged or
-// made under a previous secret, goes to fosite's own check, which decides
-// it and words the error: this path only ever accepts what fosite would.
+// canonicalRefreshToken decodes a refresh token strictly and re-encodes
+// its bytes, prefix + key + "." + signature; dst is scratch space.
+func canonicalRefreshToken(dst []byte, token string) ([]byte, bool) {
+	var raw [128]byte
+	b, n, ok := splitHMACToken(raw[:0], token, refreshTokenPrefix)
+	if !ok {
+		return nil, false
+	}
+	dst = append(dst[:0], refreshTokenPrefix...)
+	dst = rawURL.AppendEncode(dst, b[:n])
+	dst = append(dst, '.')
+	return rawURL.AppendEncode(dst, b[n:]), true
+}
+
+// ValidateRefreshToken refuses a non-canonical token, then accepts an
+// unexpired token whose MAC under the current secret matches, computed
+// with the pooled MAC (fosite derives a new HMAC per check). Every other
+// token, expired, forged or made under a previous secret, goes to fosite's
+// own check, which decides it and words the error: this path only ever
+// accepts what fosite would.
 func (t *tokenStrategy) ValidateRefreshToken(ctx context.Context, req fosite.Requester, token string) error {
+	var buf [128]byte
+	b, n, ok := splitHMACToken(buf[:0], token, refreshTokenPrefix)
+	if !ok {
+		return fosite.ErrInvalidTokenFormat
+	}
 	exp := req.GetSession().GetExpiresAt(fosite.RefreshToken)
-	if (exp.IsZero() || !exp.Before(time.Now().UTC())) && t.macMatches(token) {
+	if (exp.IsZero() || !exp.Before(time.Now().UTC())) && hmac.Equal(t.tokenMAC.sum(b[len(b):], b[:n]), b[n:]) {
 		return nil
 	}
 	return t.HMACSHAStrategy.ValidateRefreshToken(ctx, req, token)
-}
-
-// macMatches parses a refresh token as fosite's token/hmac does (prefix,
-// exactly one dot, two non-empty base64url parts) and compares its
-// signature with the MAC of its key under the current secret.
-func (t *tokenStrategy) macMatches(token string) bool {
-	key, sig, ok := strings.Cut(strings.TrimPrefix(token, refreshTokenPrefix), ".")
-	if !ok || key == "" || sig == "" || strings.Contains(sig, ".") {
-		return false
-	}
-	var buf [128]byte
-	b, err := rawURL.AppendDecode(buf[:0], []byte(key))
-	if err != nil {
-		return false
-	}
-	n := len(b)
-	if b, err = rawURL.AppendDecode(b, []byte(sig)); err != nil {
-		return false
-	}
-	rawKey, rawSig := b[:n], b[n:]
-	return hmac.Equal(t.tokenMAC.sum(b[len(b):], rawKey), rawSig)
 }
 
 // refreshedToken returns the refresh token a refresh grant presents, or ""

@@ -36,8 +36,8 @@ func (s *Server) userinfo(c echo.Context) error {
 			user, err = s.store.UserByID(ctx, claims.Subject)
 		}
 	}
-	if errors.Is(err, storage.ErrUnavailable) {
-		return s.writeOAuthError(c, err)
+	if errors.Is(err, storage.ErrUnavailable) || storageFault(err) {
+		return s.writeOAuthError(c, fosite.ErrTemporarilyUnavailable.WithWrap(err))
 	} else if err != nil {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rotor", error="invalid_token"`)
 		return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "The access token is invalid, expired or revoked."})

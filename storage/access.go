@@ -38,6 +38,9 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 // rotated-out access token is fosite.ErrInactiveToken, so introspection
 // reports it inactive even though its signature still verifies.
 func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	if signature == "" {
+		return nil, errNoSignature
+	}
 	hot, err := s.statements(ctx)
 	if err != nil {
 		return nil, err

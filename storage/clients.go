@@ -21,6 +21,12 @@ type Client struct {
 	PKCEOptional           bool
 	PostLogoutRedirectURIs []string
 	CreatedAt              time.Time
+	// Resources are the APIs (audience values) the client serves: it may
+	// introspect tokens granted for any of them (RFC 7662 §2.1, §4).
+	Resources []string
+	// Introspector marks a trusted introspector (an API gateway), which may
+	// introspect every token.
+	Introspector bool
 }
 
 // NewClient describes a client to register. SecretHash comes from
@@ -39,6 +45,8 @@ type NewClient struct {
 	PostLogoutRedirectURIs  []string
 	Scopes                  []string
 	Audience                []string
+	Resources               []string
+	Introspector            bool
 }
 
 // clientCacheTTL bounds how stale a cached client may be; fosite looks the
@@ -52,7 +60,7 @@ type cachedClient struct {
 
 // CreateClient registers a client; an existing ID gives ErrConflict.
 func (s *Store) CreateClient(ctx context.Context, c NewClient) error {
-	for _, list := range [][]string{c.GrantTypes, c.ResponseTypes, c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.Audience} {
+	for _, list := range [][]string{c.GrantTypes, c.ResponseTypes, c.RedirectURIs, c.PostLogoutRedirectURIs, c.Scopes, c.Audience, c.Resources} {
 		for _, v := range list {
 			if v == "" || strings.ContainsAny(v, " \t\n") {
 				return fmt.Errorf("create client %s: invalid list value %q", c.ID, v)
@@ -74,6 +82,8 @@ func (s *Store) CreateClient(ctx context.Context, c NewClient) error {
 		Scopes:                  strings.Join(c.Scopes, " "),
 		Audience:                strings.Join(c.Audience, " "),
 		CreatedAt:               s.now().UTC(),
+		Resources:               strings.Join(c.Resources, " "),
+		Introspector:            c.Introspector,
 	}
 	if err := s.writer(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("create client %s: %w", c.ID, mapErr(err))
@@ -133,6 +143,8 @@ func (r clientRow) toClient() *Client {
 		PKCEOptional:           r.PKCEOptional,
 		PostLogoutRedirectURIs: strings.Fields(r.PostLogoutRedirectURIs),
 		CreatedAt:              r.CreatedAt,
+		Resources:              strings.Fields(r.Resources),
+		Introspector:           r.Introspector,
 	}
 }
 
@@ -196,6 +208,7 @@ func (s *Store) EnsureClient(ctx context.Context, c NewClient) error {
 		GrantTypes: strings.Join(c.GrantTypes, " "), ResponseTypes: strings.Join(c.ResponseTypes, " "),
 		RedirectURIs: strings.Join(c.RedirectURIs, " "), PostLogoutRedirectURIs: strings.Join(c.PostLogoutRedirectURIs, " "),
 		Scopes: strings.Join(c.Scopes, " "), Audience: strings.Join(c.Audience, " "),
+		Resources: strings.Join(c.Resources, " "), Introspector: c.Introspector,
 	}
 	err = s.writer(ctx).Model(&clientRow{}).Where("id = ?", c.ID).Select("*").Omit("created_at").Updates(&row).Error
 	if err != nil {

@@ -30,6 +30,9 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string
 // code returns its request with fosite.ErrInvalidatedAuthorizeCode, which
 // fosite needs to revoke the tokens issued from it (RFC 6749 §4.1.2).
 func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	if signature == "" {
+		return nil, errNoSignature
+	}
 	var row authorizeCodeRow
 	if err := s.reader(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, fmt.Errorf("get authorize code: %w", mapErr(err))

@@ -22,6 +22,11 @@ var ErrUnavailable = errors.New("database temporarily unavailable")
 // ErrConflict reports a unique-constraint violation (an existing user or client).
 var ErrConflict = errors.New("already exists")
 
+// errNoSignature answers a lookup by an empty signature, which the token
+// strategies return for a malformed or non-canonical token: such a token is
+// unknown, and no query runs for it.
+var errNoSignature = fmt.Errorf("token without a signature: %w", fosite.ErrNotFound)
+
 // ReuseError reports that a refresh token was presented after it had been
 // rotated (and outside the grace window): a theft signal. It unwraps to
 // fosite.ErrInactiveToken so fosite treats it as an inactive token, while

@@ -27,6 +27,7 @@ var migrations = []migration{
 	{2, "access tokens issued by a refresh live in the refresh token's row", func(tx *gorm.DB) error {
 		return tx.Exec("CREATE INDEX IF NOT EXISTS idx_refresh_tokens_access_signature ON refresh_tokens (access_signature)").Error
 	}},
+	{3, "clients name the resources they serve and may be trusted introspectors", migrateClientIntrospection},
 }
 
 type schemaMigration struct {

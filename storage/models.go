@@ -83,6 +83,10 @@ type clientRow struct {
 	Scopes                  string    `gorm:"not null;default:''"`
 	Audience                string    `gorm:"not null;default:''"`
 	CreatedAt               time.Time `gorm:"not null"`
+	// Resources and Introspector decide what the client may learn from
+	// introspection (see Client); columns of migration 3.
+	Resources    string `gorm:"not null;default:''"`
+	Introspector bool   `gorm:"not null;default:false"`
 }
 
 func (clientRow) TableName() string { return "clients" }

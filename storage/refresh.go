@@ -58,6 +58,9 @@ type presentedTokenCarrier interface {
 // unused: then it is returned as valid so that a client whose response was
 // lost gets the same successor again.
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	if signature == "" {
+		return nil, errNoSignature // a malformed token: nothing to look up
+	}
 	v, err := s.refreshView(ctx, signature)
 	if err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -22,6 +23,8 @@ var knownGrantTypes = []string{"password", "refresh_token", "client_credentials"
 type clientFlags struct {
 	id, name, grantTypes, redirectURIs, postLogoutURIs, scopes, audience, authMethod string
 	public, secretStdin, firstParty, pkceOptional                                    bool
+	resources                                                                        []string
+	introspector                                                                     bool
 }
 
 func (a *app) clientsCommand() *cobra.Command {
@@ -47,6 +50,8 @@ func (a *app) clientsCommand() *cobra.Command {
 	fl.StringVar(&f.postLogoutURIs, "post-logout-redirect-uris", "", "comma-separated post-logout redirect URIs")
 	fl.StringVar(&f.scopes, "scopes", "", "comma-separated scopes the client may request")
 	fl.StringVar(&f.audience, "audience", "", "comma-separated audiences (API identifiers) the client may request")
+	fl.StringArrayVar(&f.resources, "resource", nil, "an API (audience value) this confidential client serves: it may introspect tokens granted for it; repeatable")
+	fl.BoolVar(&f.introspector, "introspector", false, "a trusted introspector (an API gateway): this confidential client may introspect every token")
 	fl.StringVar(&f.authMethod, "token-endpoint-auth-method", "", "client_secret_basic (default for confidential), client_secret_post or none (public)")
 	_ = create.MarkFlagRequired("id")
 	_ = create.MarkFlagRequired("grant-types")
@@ -67,6 +72,8 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 		PostLogoutRedirectURIs: splitList(f.postLogoutURIs),
 		Scopes:                 splitList(f.scopes),
 		Audience:               splitList(f.audience),
+		Resources:              f.resources,
+		Introspector:           f.introspector,
 	}
 	if nc.ID == "" {
 		return errors.New("--id must not be empty")
@@ -104,6 +111,14 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 	}
 	if f.public && f.pkceOptional {
 		return errors.New("--pkce-optional is only for confidential clients: a public client must use PKCE")
+	}
+	if f.public && (len(f.resources) > 0 || f.introspector) {
+		return errors.New("--resource and --introspector are for confidential clients: introspection needs client authentication")
+	}
+	for _, r := range f.resources {
+		if r == "" || strings.ContainsAny(r, " \t\n") {
+			return fmt.Errorf("--resource %q must be one audience value without spaces", r)
+		}
 	}
 	if f.public && slices.Contains(nc.GrantTypes, "client_credentials") {
 		return errors.New("a public client can't use client_credentials")

@@ -74,7 +74,7 @@ func replicas(t *testing.T, n int, extra ...string) (dbName string, ins []*insta
 // introspection) and returns its generated secret.
 func confidentialClient(t *testing.T, in *instance, id string) string {
 	t.Helper()
-	out := in.cli("", "clients", "create", "--id", id, "--grant-types", "client_credentials")
+	out := in.cli("", "clients", "create", "--id", id, "--grant-types", "client_credentials", "--introspector")
 	m := regexp.MustCompile(`client_secret: (\S+)`).FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("no generated secret in %q", out)

@@ -248,6 +248,7 @@ func RunTests(t *testing.T, newStore NewStoreFunc) {
 		{name: "RefreshAsTheGrantDoes", opts: storage.Options{SessionMaxTTL: time.Hour, RefreshReuseGrace: 10 * time.Second}, run: testRefreshAsTheGrantDoes},
 		{name: "RevokeRefreshTokenRevokesFamily", run: testRevokeRefreshToken},
 		{name: "RevokeFamily", run: testRevokeFamily},
+		{name: "RevokeFamilyOfToken", run: testRevokeFamilyOfToken},
 		{name: "RevokeSubjectFamilies", run: testRevokeSubjectFamilies},
 		{name: "Families", opts: storage.Options{SessionMaxTTL: 48 * time.Hour}, run: testFamilies},
 		{name: "Clients", run: testClients},
