@@ -8,4 +8,8 @@
 // `docker compose up`. The environment each Rotor container gets is also fed
 // to configs.Load, so a misspelt ROTOR_* variable or an invalid value fails
 // here instead of at container start.
+//
+// The module test builds package resource's README examples in a throwaway
+// module that requires Rotor by its module path, as an API that ran
+// `go get github.com/rotorauth/rotor/resource` would.
 package deploy

@@ -99,6 +99,9 @@ func (a *app) open(ctx context.Context) (*env, error) {
 		return nil, err
 	}
 	log := a.logger(cfg)
+	if links := configs.ServiceLinks(a.environ); len(links) > 0 {
+		log.Debug("ignored Kubernetes service-link variables", "names", links)
+	}
 	var observers atomic.Pointer[func(storage.AuditEvent)]
 	store, err := storage.Open(ctx, cfg.Database.DSN, storage.Options{
 		BusyTimeout:       cfg.Database.BusyTimeout,
