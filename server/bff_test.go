@@ -212,6 +212,9 @@ func TestBFFCallbackRejects(t *testing.T) {
 		{name: "iss with trailing slash", url: withQuery(func(q url.Values) { q.Set("iss", h.URL+"/") }), header: loginCookie(login)},
 		{name: "no iss", url: withQuery(func(q url.Values) { q.Del("iss") }), header: loginCookie(login)},
 	}
+	if len(login)%4 != 0 { // the last character has bits a lenient decoder ignores
+		before = append(before, callbackCase{name: "login cookie in another spelling", url: cb.String(), header: loginCookie(flipLow(login))})
+	}
 	for _, tc := range before {
 		t.Run(tc.name, func(t *testing.T) {
 			r := h.send(bffReq{url: tc.url, header: tc.header})

@@ -66,8 +66,10 @@ func (b *bff) seal(plain, aad []byte) (string, error) {
 }
 
 func (b *bff) open(sealed string, aad []byte) ([]byte, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(sealed)
-	if err != nil || len(raw) < b.aead.NonceSize() {
+	// One spelling per sealed value (see appendCanonical): a cookie whose
+	// unused low bits differ is not the cookie that was set.
+	raw, ok := appendCanonical(nil, sealed)
+	if !ok || len(raw) < b.aead.NonceSize() {
 		return nil, errors.New("open: malformed")
 	}
 	n := b.aead.NonceSize()
