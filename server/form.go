@@ -62,11 +62,22 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// strictForm is middleware applying parseStrictForm, answering §5.2 JSON.
+// strictForm is middleware applying parseStrictForm, answering §5.2 JSON,
+// and reading the revocation and introspection endpoints' token_type_hint
+// the one way fosite will too (see params.go).
 func (s *Server) strictForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := parseStrictForm(c.Request()); err != nil {
+		r := c.Request()
+		if err := parseStrictForm(r); err != nil {
 			return s.writeOAuthError(c, err)
+		}
+		switch c.Path() {
+		case pathRevoke:
+			if err := checkRevocationHint(r.PostForm); err != nil {
+				return s.writeOAuthError(c, err)
+			}
+		case pathIntrospect:
+			dropUnknownIntrospectionHint(r.PostForm)
 		}
 		return next(c)
 	}
