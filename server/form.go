@@ -62,13 +62,20 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// strictForm is middleware applying parseStrictForm, answering §5.2 JSON,
-// and reading the revocation and introspection endpoints' token_type_hint
+// strictForm is middleware applying parseStrictForm and
+// checkOneAuthMethod, answering §5.2 JSON, and reading the revocation and introspection endpoints' token_type_hint
 // the one way fosite will too (see params.go).
 func (s *Server) strictForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		if err := parseStrictForm(r); err != nil {
+		err := parseStrictForm(r)
+		if err == nil {
+			// Before any work, and for introspection too, where fosite
+			// checks the caller's credentials without the client
+			// authenticator.
+			err = checkOneAuthMethod(r, r.PostForm)
+		}
+		if err != nil {
 			return s.writeOAuthError(c, err)
 		}
 		switch c.Path() {

@@ -24,9 +24,6 @@ func (s *Server) token(c echo.Context) error {
 	if err == nil {
 		err = checkGrantParams(grant, form)
 	}
-	if err == nil {
-		err = checkOneAuthMethod(c.Request(), form)
-	}
 	if err != nil {
 		return s.writeOAuthError(c, err)
 	}
