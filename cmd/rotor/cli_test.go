@@ -115,6 +115,8 @@ func TestClientsCreate(t *testing.T) {
 		{name: "public with secret auth method", args: []string{"--id", "c1", "--public", "--first-party", "--grant-types", "password", "--token-endpoint-auth-method", "client_secret_basic"}, wantErr: "needs a confidential client"},
 		{name: "confidential with auth method none", args: []string{"--id", "c1", "--first-party", "--grant-types", "password", "--token-endpoint-auth-method", "none"}, wantErr: "needs --public"},
 		{name: "unknown auth method", args: []string{"--id", "c1", "--first-party", "--grant-types", "password", "--token-endpoint-auth-method", "private_key_jwt"}, wantErr: `unknown method "private_key_jwt"`},
+		{name: "public password without first-party", args: []string{"--id", "c2", "--public", "--grant-types", "password,refresh_token"}, wantErr: "the password grant is for first-party clients only"},
+		{name: "confidential password without first-party", args: []string{"--id", "c3", "--grant-types", "refresh_token,password"}, wantErr: "the password grant is for first-party clients only"},
 		{name: "duplicate id public", args: []string{"--id", "mobile", "--public", "--first-party", "--grant-types", "password"}, wantErr: "a client with id mobile already exists"},
 		{name: "duplicate id confidential", args: []string{"--id", "worker", "--secret-stdin", "--grant-types", "client_credentials"}, stdin: testSecret, wantErr: "a client with id worker already exists"},
 		{name: "relative redirect URI", args: []string{"--id", "c1", "--public", "--grant-types", "authorization_code", "--redirect-uris", "/callback"}, wantErr: `redirect URI "/callback" must be an absolute URL`},
