@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -108,7 +109,7 @@ func TestGrantTypeSpellingConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			spelling := []string{"password+", "Password", "password%09", "password+password"}[i%4]
+			spelling := []string{"password+", "+password", "password%09", "password+password"}[i%4]
 			req, _ := http.NewRequest(http.MethodPost, h.URL+"/oauth2/token",
 				strings.NewReader("grant_type="+spelling+"&username=alice%40example.com&password=wrong"))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -118,9 +119,11 @@ func TestGrantTypeSpellingConcurrent(t *testing.T) {
 				errs <- err.Error()
 				return
 			}
-			res.Body.Close()
-			if res.StatusCode != http.StatusBadRequest {
-				errs <- spelling + ": status " + res.Status
+			defer res.Body.Close()
+			var body map[string]string
+			_ = json.NewDecoder(res.Body).Decode(&body)
+			if res.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
+				errs <- spelling + ": " + res.Status + " " + body["error"]
 			}
 		}(i)
 	}
