@@ -1,5 +1,7 @@
 package server
 
+//lint:file-ignore SA1019 first-party mobile apps sign in with the password grant by design
+
 import (
 	"context"
 
@@ -31,8 +33,9 @@ type clientLookup interface {
 	Client(ctx context.Context, id string) (*storage.Client, error)
 }
 
+// passwordGrantFactory wraps fosite's password grant; see
+// firstPartyPasswordGrant.
 func passwordGrantFactory(config fosite.Configurator, store any, strategy any) any {
-	//lint:ignore SA1019 first-party mobile apps sign in with it by design
 	h := compose.OAuth2ResourceOwnerPasswordCredentialsFactory(config, store, strategy)
 	return &firstPartyPasswordGrant{
 		ResourceOwnerPasswordCredentialsGrantHandler: h.(*oauth2.ResourceOwnerPasswordCredentialsGrantHandler),
