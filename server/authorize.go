@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -92,22 +91,28 @@ func (s *Server) parseAuthorizeRequest(c echo.Context, r *http.Request) (fosite.
 
 // checkAuthorizeParams rejects, before any login or consent page, what
 // fosite's PKCE and OpenID Connect handlers would only reject once the
-// user has signed in and the code is being issued: a missing PKCE
-// challenge (for clients that must send one), a method other than S256,
-// and prompt=none combined with other values (OIDC Core §3.1.2.1).
+// user has signed in and the code is being issued: a response_type other
+// than exactly "code", a missing PKCE challenge (for clients that must
+// send one), a method other than exactly S256 or one without a challenge,
+// and a prompt fosite would read differently or that combines none with
+// other values (OIDC Core §3.1.2.1). See params.go for the strict reading.
 func checkAuthorizeParams(ctx context.Context, ar fosite.AuthorizeRequester) error {
 	form := ar.GetRequestForm()
+	if err := parseResponseType(form); err != nil {
+		return err
+	}
 	if challenge := form.Get("code_challenge"); challenge == "" {
+		if form.Has("code_challenge_method") {
+			return fosite.ErrInvalidRequest.WithHint("The code_challenge_method was sent without a code_challenge.")
+		}
 		if (rotorConfig{}).GetEnforcePKCE(context.WithValue(ctx, fosite.AuthorizeRequestContextKey, ar)) {
 			return fosite.ErrInvalidRequest.WithHint("Clients must include a code_challenge (PKCE with S256) in the authorization request.")
 		}
 	} else if form.Get("code_challenge_method") != "S256" {
 		return fosite.ErrInvalidRequest.WithHint("Clients must use code_challenge_method=S256.")
 	}
-	if prompt := promptValues(ar); prompt["none"] && len(prompt) > 1 {
-		return fosite.ErrInvalidRequest.WithHint("The prompt value 'none' can't be combined with other values.")
-	}
-	return nil
+	_, err := parsePrompt(form)
+	return err
 }
 
 // authorizeError sends err to the client's redirect URI when fosite has
@@ -143,11 +148,12 @@ func (s *Server) authorizeError(c echo.Context, ar fosite.AuthorizeRequester, er
 	return c.Redirect(http.StatusSeeOther, u.String())
 }
 
-// promptValues parses the OIDC prompt parameter.
+// promptValues is the OIDC prompt parameter of a request
+// checkAuthorizeParams has accepted.
 func promptValues(ar fosite.AuthorizeRequester) map[string]bool {
-	out := map[string]bool{}
-	for _, p := range strings.Fields(ar.GetRequestForm().Get("prompt")) {
-		out[p] = true
+	out, err := parsePrompt(ar.GetRequestForm())
+	if err != nil {
+		return map[string]bool{}
 	}
 	return out
 }

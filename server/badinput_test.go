@@ -86,7 +86,7 @@ func TestTokenEndpointBadInput(t *testing.T) {
 		{name: "unknown URN grant_type", body: enc("grant_type", "urn:example:params:oauth:grant-type:magic"), basic: &webClient,
 			status: 400, code: "unsupported_grant_type"},
 		{name: "known and unknown grant_type", body: enc("grant_type", "password magic"), basic: &webClient,
-			status: 400, code: "unsupported_grant_type"},
+			status: 400, code: "invalid_request"},
 		{name: "unknown grant_type from unknown client", body: enc("grant_type", "magic"), basic: &unknown,
 			status: 400, code: "unsupported_grant_type"},
 		{name: "repeated parameter", body: pw("scope", "read", "scope", "write"), basic: &webClient, status: 400, code: "invalid_request"},

@@ -62,11 +62,29 @@ func truncate(s string, n int) string {
 	return s
 }
 
-// strictForm is middleware applying parseStrictForm, answering §5.2 JSON.
+// strictForm is middleware applying parseStrictForm and
+// checkOneAuthMethod, answering §5.2 JSON, and reading the revocation and introspection endpoints' token_type_hint
+// the one way fosite will too (see params.go).
 func (s *Server) strictForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if err := parseStrictForm(c.Request()); err != nil {
+		r := c.Request()
+		err := parseStrictForm(r)
+		if err == nil {
+			// Before any work, and for introspection too, where fosite
+			// checks the caller's credentials without the client
+			// authenticator.
+			err = checkOneAuthMethod(r, r.PostForm)
+		}
+		if err != nil {
 			return s.writeOAuthError(c, err)
+		}
+		switch c.Path() {
+		case pathRevoke:
+			if err := checkRevocationHint(r.PostForm); err != nil {
+				return s.writeOAuthError(c, err)
+			}
+		case pathIntrospect:
+			dropUnknownIntrospectionHint(r.PostForm)
 		}
 		return next(c)
 	}

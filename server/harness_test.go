@@ -33,6 +33,7 @@ const (
 type testClient struct {
 	ID, Secret string
 	Public     bool
+	FirstParty bool // the password grant needs it
 	AuthMethod string
 	Grants     []string
 	Resources  []string // the APIs it serves: it may introspect their tokens
@@ -40,16 +41,16 @@ type testClient struct {
 
 var (
 	// webClient is confidential, client_secret_basic, every grant.
-	webClient = testClient{ID: "web", Secret: "web-secret-0123456789abcdef0123456789", AuthMethod: "client_secret_basic",
+	webClient = testClient{ID: "web", FirstParty: true, Secret: "web-secret-0123456789abcdef0123456789", AuthMethod: "client_secret_basic",
 		Grants: []string{"password", "refresh_token", "client_credentials"}}
 	// postClient is confidential, client_secret_post.
-	postClient = testClient{ID: "post", Secret: "post-secret-0123456789abcdef012345678", AuthMethod: "client_secret_post",
+	postClient = testClient{ID: "post", FirstParty: true, Secret: "post-secret-0123456789abcdef012345678", AuthMethod: "client_secret_post",
 		Grants: []string{"password", "refresh_token"}}
 	// mobileClient is public (auth method none).
-	mobileClient = testClient{ID: "mobile", Public: true, AuthMethod: "none",
+	mobileClient = testClient{ID: "mobile", FirstParty: true, Public: true, AuthMethod: "none",
 		Grants: []string{"password", "refresh_token"}}
 	// otherClient is a second confidential client, for cross-client checks.
-	otherClient = testClient{ID: "other", Secret: "other-secret-0123456789abcdef01234567", AuthMethod: "client_secret_basic",
+	otherClient = testClient{ID: "other", FirstParty: true, Secret: "other-secret-0123456789abcdef01234567", AuthMethod: "client_secret_basic",
 		Grants: []string{"password", "refresh_token"}}
 	// serviceClient may only use client_credentials.
 	serviceClient = testClient{ID: "service", Secret: "service-secret-0123456789abcdef012345", AuthMethod: "client_secret_basic",
@@ -246,7 +247,7 @@ func (h *harness) start(tb testing.TB, keySet server.KeySet, mutate func(*server
 // write, the test audience.
 func fixtureClient(c testClient) storage.NewClient {
 	nc := storage.NewClient{
-		ID: c.ID, Name: c.ID, Public: c.Public, TokenEndpointAuthMethod: c.AuthMethod,
+		ID: c.ID, Name: c.ID, Public: c.Public, FirstParty: c.FirstParty, TokenEndpointAuthMethod: c.AuthMethod,
 		GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
 		Resources: c.Resources,
 	}

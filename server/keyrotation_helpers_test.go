@@ -25,7 +25,7 @@ import (
 )
 
 // krApp may use the password grant with openid, so it gets ID tokens.
-var krApp = testClient{ID: "kr-app", Secret: "kr-app-secret-0123456789abcdef012345678", AuthMethod: "client_secret_basic",
+var krApp = testClient{ID: "kr-app", FirstParty: true, Secret: "kr-app-secret-0123456789abcdef012345678", AuthMethod: "client_secret_basic",
 	Grants: []string{"password", "refresh_token", "client_credentials"}}
 
 // krConfig tunes a key harness.

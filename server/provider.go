@@ -22,9 +22,8 @@ var grantTypes = []struct {
 }{
 	{"authorization_code", codeGrantFactory},
 	// The password grant is deprecated for third parties (OAuth 2.1); Rotor
-	// allows it only to clients registered with it: first-party apps.
-	//lint:ignore SA1019 first-party mobile apps sign in with it by design
-	{"password", compose.OAuth2ResourceOwnerPasswordCredentialsFactory},
+	// allows it only to first-party clients; see firstPartyPasswordGrant.
+	{"password", passwordGrantFactory},
 	{"refresh_token", refreshGrantFactory},
 	{"client_credentials", compose.OAuth2ClientCredentialsGrantFactory},
 }
@@ -120,6 +119,7 @@ func newProvider(set providerSettings, store Store, keySet KeySet, m *metrics) (
 		ResponseModeHandlerExtension:   nil,
 	}
 	cfg := rotorConfig{base}
+	base.ClientAuthenticationStrategy = newClientAuthenticator(store, cfg).authenticate
 	alg := set.AccessTokenAlg
 	if alg == "" {
 		alg = jose.ES256

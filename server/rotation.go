@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/ory/fosite"
 	"github.com/ory/fosite/handler/oauth2"
@@ -27,22 +28,34 @@ const reasonReuse = storage.ReasonReuse
 type rotatingRefreshGrant struct {
 	*oauth2.RefreshTokenGrantHandler
 	families familyRevoker
-	// reused counts detected reuse (a theft signal worth alerting on).
+	// reused counts detected reuse of a live family's spent token (a theft
+	// signal worth alerting on).
 	reused interface{ Inc() }
 }
 
 func (h *rotatingRefreshGrant) HandleTokenEndpointRequest(ctx context.Context, req fosite.AccessRequester) error {
-	err := h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(storage.WithRevocationReason(ctx, reasonReuse), req)
-	if errors.Is(err, fosite.ErrInactiveToken) {
-		h.reused.Inc() // fosite found the token spent and revoked its family
+	// fosite's reading of the scope parameter, before its handler replaces
+	// it with the family's.
+	asked := slices.Clone([]string(req.GetRequestedScopes()))
+	collect := &scopeCollector{AccessRequester: req}
+	err := h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(storage.WithRevocationReason(ctx, reasonReuse), collect)
+	var reuse *storage.ReuseError
+	if errors.As(err, &reuse) && !reuse.FamilyRevoked {
+		// fosite found the token spent and revoked its live family. A
+		// token of a family already revoked (a logout) is no theft signal.
+		h.reused.Inc()
 	}
-	if err == nil {
-		// fosite has just set both expiries from their lifespans alone.
-		if s, ok := req.GetSession().(*session); ok {
-			s.endWithFamily()
-		}
+	if err != nil {
+		return err
 	}
-	return err
+	if err := narrowRefreshScope(req, asked, collect.granted); err != nil {
+		return err
+	}
+	// fosite has just set both expiries from their lifespans alone.
+	if s, ok := req.GetSession().(*session); ok {
+		s.endWithFamily()
+	}
+	return nil
 }
 
 func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context, req fosite.AccessRequester, resp fosite.AccessResponder) error {
@@ -56,6 +69,8 @@ func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context
 	if _, rerr := h.families.RevokeFamily(ctx, reuse.FamilyID, reasonReuse); rerr != nil {
 		return fosite.ErrServerError.WithWrap(rerr)
 	}
-	h.reused.Inc()
+	if !reuse.FamilyRevoked {
+		h.reused.Inc()
+	}
 	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").WithWrap(err)
 }

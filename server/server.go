@@ -232,10 +232,7 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		r := c.Request()
 		route, grant := c.Path(), ""
 		if route == pathToken {
-			grant = r.PostForm.Get("grant_type")
-			if !servesGrant(grant) {
-				grant = "other" // bounded label values
-			}
+			grant = grantLabel(r.PostForm)
 		}
 		if route == "" {
 			route = "unmatched"

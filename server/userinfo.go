@@ -18,6 +18,14 @@ const pathUserinfo = "/userinfo"
 // tokens of every grant that has a user. The token must verify and still
 // be active in storage, so a revoked token is refused here too.
 func (s *Server) userinfo(c echo.Context) error {
+	if c.Request().URL.Query().Has("access_token") {
+		// RFC 6750 §2.3 (SHOULD NOT), RFC 9700 §4.3.2: a token in the URL
+		// leaks to logs, history and Referer headers. The header (§2.1)
+		// and the form body (§2.2) remain.
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rotor", error="invalid_request"`)
+		return c.JSON(http.StatusBadRequest, map[string]string{"error": "invalid_request",
+			"error_description": "Access tokens are not accepted in the URL; send them in the Authorization header."})
+	}
 	token := fosite.AccessTokenFromRequest(c.Request())
 	if token == "" {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="rotor"`)

@@ -33,6 +33,9 @@ var errNoSignature = fmt.Errorf("token without a signature: %w", fosite.ErrNotFo
 // the caller can still find the family to revoke with errors.As.
 type ReuseError struct {
 	FamilyID string
+	// FamilyRevoked: the family was already revoked (a logout, say) when
+	// the token came back; that is no theft signal.
+	FamilyRevoked bool
 }
 
 func (e *ReuseError) Error() string { return "refresh token reused in family " + e.FamilyID }

@@ -105,7 +105,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	if ok {
 		return req, nil
 	}
-	return req, fmt.Errorf("refresh token no longer active: %w", fosite.ErrInactiveToken)
+	return req, &ReuseError{FamilyID: v.RequestID, FamilyRevoked: v.FamilyRevokedAt != nil}
 }
 
 // graceAllows reports whether the rotated token v may be presented again:
@@ -176,7 +176,7 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 		st.graceReplay = true
 		return nil
 	}
-	return &ReuseError{FamilyID: requestID}
+	return &ReuseError{FamilyID: requestID, FamilyRevoked: v.FamilyRevokedAt != nil}
 }
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. The

@@ -45,7 +45,7 @@ func TestAuditTail(t *testing.T) {
 	}
 	subject := m[1]
 	in.cli(testPassword+"\n", "users", "create", "--email", "other@example.com", "--password-stdin")
-	in.cli("", "clients", "create", "--id", publicClient, "--public", "--grant-types", "password,refresh_token")
+	in.cli("", "clients", "create", "--id", publicClient, "--public", "--first-party", "--grant-types", "password,refresh_token")
 	srv := in.start()
 	base := in.baseURL()
 

@@ -52,7 +52,7 @@ func (a *app) clientsCommand() *cobra.Command {
 	fl.StringVar(&f.audience, "audience", "", "comma-separated audiences (API identifiers) the client may request")
 	fl.StringArrayVar(&f.resources, "resource", nil, "an API (audience value) this confidential client serves: it may introspect tokens granted for it; repeatable")
 	fl.BoolVar(&f.introspector, "introspector", false, "a trusted introspector (an API gateway): this confidential client may introspect every token")
-	fl.StringVar(&f.authMethod, "token-endpoint-auth-method", "", "client_secret_basic (default for confidential), client_secret_post or none (public)")
+	fl.StringVar(&f.authMethod, "token-endpoint-auth-method", "", "client_secret_basic or client_secret_post (a confidential client accepts either by default), or none (public)")
 	_ = create.MarkFlagRequired("id")
 	_ = create.MarkFlagRequired("grant-types")
 	create.MarkFlagsMutuallyExclusive("public", "secret-stdin")
@@ -100,14 +100,15 @@ func (a *app) createClient(ctx context.Context, f clientFlags) error {
 	case f.public:
 		nc.TokenEndpointAuthMethod = "none"
 	case f.authMethod == "" || f.authMethod == "client_secret_basic" || f.authMethod == "client_secret_post":
+		// Empty: either secret method (client libraries retry with the other).
 		nc.TokenEndpointAuthMethod = f.authMethod
-		if nc.TokenEndpointAuthMethod == "" {
-			nc.TokenEndpointAuthMethod = "client_secret_basic"
-		}
 	case f.authMethod == "none":
 		return errors.New("--token-endpoint-auth-method none needs --public")
 	default:
 		return fmt.Errorf("--token-endpoint-auth-method: unknown method %q", f.authMethod)
+	}
+	if slices.Contains(nc.GrantTypes, "password") && !f.firstParty {
+		return errors.New("the password grant is for first-party clients only: add --first-party")
 	}
 	if f.public && f.pkceOptional {
 		return errors.New("--pkce-optional is only for confidential clients: a public client must use PKCE")

@@ -90,9 +90,12 @@ func TestLogs(t *testing.T) {
 			return url.Values{"grant_type": {"client_credentials"}, "client_id": {"worker"}, "client_secret": {testSecret}}
 		}, wantStatus: 200},
 		{name: "wrong client secret", form: func() url.Values { return url.Values{"grant_type": {"client_credentials"}} }, basic: []string{"backend", wrongSecret}, wantStatus: 401},
-		{name: "secret sent by the wrong method", form: func() url.Values {
+		// A client registered without a method takes either secret method.
+		{name: "generated secret, post", form: func() url.Values {
 			return url.Values{"grant_type": {"client_credentials"}, "client_id": {"backend"}, "client_secret": {generated}}
-		}, wantStatus: 401},
+		}, wantStatus: 200},
+		{name: "secret sent by the wrong method", form: func() url.Values { return url.Values{"grant_type": {"client_credentials"}} },
+			basic: []string{"worker", testSecret}, wantStatus: 401},
 		// Replaying a spent token is reuse: the family is revoked.
 		{name: "reused refresh token", form: func() url.Values { return refreshForm(publicClient, spentRefresh) }, wantStatus: 400},
 		{name: "refresh after reuse", form: func() url.Values { return refreshForm(publicClient, lastRefresh) }, wantStatus: 400},

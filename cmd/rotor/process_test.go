@@ -26,7 +26,7 @@ const (
 func setupUserAndClient(t *testing.T, in *instance) {
 	t.Helper()
 	in.cli(testPassword+"\n", "users", "create", "--email", testEmail, "--password-stdin")
-	in.cli("", "clients", "create", "--id", publicClient, "--public", "--grant-types", "password,refresh_token")
+	in.cli("", "clients", "create", "--id", publicClient, "--public", "--first-party", "--grant-types", "password,refresh_token")
 }
 
 // logLines parses slog's JSON output, failing on any line that isn't JSON.

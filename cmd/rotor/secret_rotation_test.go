@@ -25,7 +25,7 @@ func TestSystemSecretRotation(t *testing.T) {
 	)
 	in := newInstance(t, "ROTOR_SECRETS_SYSTEM="+oldSecret, "ROTOR_BFF_ENABLED=false", "ROTOR_DEMO_ENABLED=false")
 	in.cli(password+"\n", "users", "create", "--email", email, "--password-stdin")
-	in.cli("", "clients", "create", "--id", "app", "--public", "--grant-types", "password,refresh_token")
+	in.cli("", "clients", "create", "--id", "app", "--public", "--first-party", "--grant-types", "password,refresh_token")
 	in.cli(cs+"\n", "clients", "create", "--id", "svc", "--secret-stdin", "--grant-types", "client_credentials")
 
 	srv := in.start()
