@@ -86,6 +86,9 @@ func (s *Store) migrate(ctx context.Context) ([]int, error) {
 	return applied, nil
 }
 
+// LatestSchemaVersion is the version Migrate brings a database to.
+func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
+
 // SchemaVersion returns the newest applied migration, 0 for an empty database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	db := s.read.WithContext(ctx)

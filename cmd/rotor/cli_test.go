@@ -3,11 +3,14 @@ package main
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/rotorauth/rotor/storage"
 )
 
 const (
@@ -29,8 +32,8 @@ func TestMigrate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := mustCLI(t, environ, "", "migrate")
-			if r.stdout != "schema at version 2\n" {
-				t.Errorf("stdout = %q, want %q", r.stdout, "schema at version 2\n")
+			if want := fmt.Sprintf("schema at version %d\n", storage.LatestSchemaVersion()); r.stdout != want {
+				t.Errorf("stdout = %q, want %q", r.stdout, want)
 			}
 			if got := strings.Contains(r.stderr, `"msg":"database migrated"`); got != tt.wantLogs {
 				t.Errorf("logged a migration: %v, want %v\nstderr: %s", got, tt.wantLogs, r.stderr)
@@ -364,7 +367,7 @@ func TestSystemSecret(t *testing.T) {
 	t.Run("public issuer with a configured secret", func(t *testing.T) {
 		environ, dataDir := testEnv(t, "ROTOR_ISSUER=https://auth.example.com", "ROTOR_SECRETS_SYSTEM="+testSecret, "ROTOR_BFF_ENABLED=false")
 		r := mustCLI(t, environ, "", "migrate")
-		if r.stdout != "schema at version 2\n" {
+		if r.stdout != fmt.Sprintf("schema at version %d\n", storage.LatestSchemaVersion()) {
 			t.Errorf("stdout = %q", r.stdout)
 		}
 		if _, err := os.Stat(filepath.Join(dataDir, secretFileName)); !errors.Is(err, os.ErrNotExist) {
