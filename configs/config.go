@@ -3,6 +3,8 @@ package configs
 import (
 	_ "embed"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/knadh/koanf/providers/file"
@@ -41,6 +43,43 @@ type HTTP struct {
 	WriteTimeout      time.Duration `koanf:"write_timeout"`
 	IdleTimeout       time.Duration `koanf:"idle_timeout"`
 	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
+	// TrustedProxies are CIDRs (or bare addresses) of the proxies whose
+	// X-Forwarded-For or Forwarded header names the client.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+}
+
+// Proxies parses TrustedProxies; a bare address is a /32 or /128. Validate
+// has reported any entry that does not parse.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(h.TrustedProxies))
+	for i, s := range h.TrustedProxies {
+		p, err := parseProxy(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", s)
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("%q: write IPv4 ranges as IPv4", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Database configures the storage backend.

@@ -41,6 +41,11 @@ func (c Config) Validate() error {
 	} else if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		add("http.addr: must be host:port, e.g. 127.0.0.1:8080 or :8080, got %q", c.HTTP.Addr)
 	}
+	for i, tp := range c.HTTP.TrustedProxies {
+		if _, err := parseProxy(tp); err != nil {
+			add("http.trusted_proxies[%d]: %s", i, err)
+		}
+	}
 	for _, d := range []struct {
 		key string
 		v   time.Duration

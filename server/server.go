@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -65,6 +66,9 @@ type Options struct {
 	// SeparateMetrics leaves /metrics off the main handler; the caller
 	// serves MetricsHandler on its own address.
 	SeparateMetrics bool
+	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
+	// names the client (see trustedProxies); empty trusts nobody.
+	TrustedProxies []netip.Prefix
 	Logger          *slog.Logger
 	Now             func() time.Time
 }
@@ -90,6 +94,7 @@ type Server struct {
 	jwksCacheControl string
 	jwksTag          atomic.Pointer[jwksTag]
 	separateMetrics  bool
+	proxies          trustedProxies
 }
 
 // MetricsHandler serves the Prometheus metrics.
@@ -156,6 +161,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		signIns:          newSignInGate(),
 		jwksCacheControl: fmt.Sprintf("public, max-age=%d", int(opts.JWKSMaxAge.Seconds())),
 		separateMetrics:  opts.SeparateMetrics,
+		proxies:          trustedProxies(opts.TrustedProxies),
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
@@ -180,8 +186,9 @@ func (s *Server) routes() {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpErrorHandler
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = s.proxies.clientAddr
 	e.Use(middleware.RequestID())
+	e.Use(s.clientAddress)
 	e.Use(s.auditContext)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
@@ -245,9 +252,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		s.metrics.latency.WithLabelValues(route, grant).Observe(took.Seconds())
 		if ctx := r.Context(); s.log.Enabled(ctx, slog.LevelInfo) {
 			// Typed attributes: one line per request, so no boxing.
-			attrs := make([]slog.Attr, 0, 7)
+			attrs := make([]slog.Attr, 0, 8)
 			attrs = append(attrs,
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("client_ip", clientIP(r)),
 				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
 				slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 			if strings.HasPrefix(route, "/oauth2/") {

@@ -42,6 +42,10 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			proxies, err := e.cfg.HTTP.Proxies()
+			if err != nil {
+				return err
+			}
 			var demo *server.DemoOptions
 			if e.cfg.Demo.Enabled {
 				demo = &server.DemoOptions{Audience: e.cfg.Demo.Audience}
@@ -67,6 +71,7 @@ func (a *app) serveCommand() *cobra.Command {
 				},
 				// With metrics.addr, /metrics is served there only.
 				SeparateMetrics: e.cfg.Metrics.Addr != "",
+				TrustedProxies:  proxies,
 				Logger:          e.log,
 			}, e.store, keySet)
 			if err != nil {
