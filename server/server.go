@@ -69,8 +69,8 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
 	// names the client (see trustedProxies); empty trusts nobody.
 	TrustedProxies []netip.Prefix
-	Logger          *slog.Logger
-	Now             func() time.Time
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server is Rotor's HTTP surface.

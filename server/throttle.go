@@ -64,4 +64,3 @@ func (s *Server) signInSucceeded(ctx context.Context, email, subject, clientID s
 func retryAfter(c echo.Context, wait time.Duration) {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 }
-
