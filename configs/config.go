@@ -3,7 +3,9 @@ package configs
 import (
 	_ "embed"
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
 	"strings"
 	"time"
 
@@ -241,10 +243,30 @@ func Load(path string, environ []string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	if !src.has("issuer") {
+		cfg.Issuer = followPort(cfg.Issuer, cfg.HTTP.Addr)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// followPort gives the default issuer http.addr's port, so that changing
+// only the address of a local setup leaves discovery, tokens and the BFF
+// pointing at the port the server listens on. An issuer set by the file or
+// the environment is never changed.
+func followPort(issuer, addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" || !loopbackListen(net.JoinHostPort(host, port)) {
+		return issuer
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return issuer
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
 }
 
 func loadDefaults(k *koanf.Koanf) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -234,6 +235,27 @@ func issuerHost(issuer string) (string, bool) {
 		return "", false
 	}
 	return u.Hostname(), true
+}
+
+// LoopbackOnly reports whether this is a local setup: the issuer is
+// loopback and http.addr listens on a loopback address only (127.0.0.0/8,
+// ::1 or localhost; an empty host, 0.0.0.0 or :: listen everywhere). Only
+// such a setup may fall back on generated secrets, a self-registered BFF
+// client and cookies without Secure.
+func (c Config) LoopbackOnly() bool {
+	return c.LoopbackIssuer() && loopbackListen(c.HTTP.Addr)
+}
+
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }
 
 func isLoopbackHost(host string) bool {
