@@ -80,6 +80,7 @@ func TestDefault(t *testing.T) {
 			WriteTimeout:      30 * time.Second,
 			IdleTimeout:       120 * time.Second,
 			ShutdownTimeout:   20 * time.Second,
+			TrustedProxies:    []string{},
 		},
 		Storage:  Storage{GCInterval: time.Hour},
 		Database: Database{DSN: "data/rotor.db", BusyTimeout: 5 * time.Second, MaxOpenConns: 0, ConnMaxLifetime: 30 * time.Minute},

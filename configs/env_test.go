@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,10 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		check func(c Config) bool
 	}{
 		{"issuer", "ROTOR_ISSUER=http://127.0.0.1:9000", func(c Config) bool { return c.Issuer == "http://127.0.0.1:9000" }},
-		{"http.addr", "ROTOR_HTTP_ADDR=:9000", func(c Config) bool { return c.HTTP.Addr == ":9000" }},
+		{"http.addr", "ROTOR_HTTP_ADDR=127.0.0.1:9000", func(c Config) bool { return c.HTTP.Addr == "127.0.0.1:9000" }},
+		{"http.trusted_proxies", "ROTOR_HTTP_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.1", func(c Config) bool {
+			return slices.Equal(c.HTTP.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"})
+		}},
 		{"http.read_header_timeout", "ROTOR_HTTP_READ_HEADER_TIMEOUT=1s", func(c Config) bool { return c.HTTP.ReadHeaderTimeout == time.Second }},
 		{"http.read_timeout", "ROTOR_HTTP_READ_TIMEOUT=2s", func(c Config) bool { return c.HTTP.ReadTimeout == 2*time.Second }},
 		{"http.write_timeout", "ROTOR_HTTP_WRITE_TIMEOUT=3s", func(c Config) bool { return c.HTTP.WriteTimeout == 3*time.Second }},

@@ -111,8 +111,8 @@ func (c Config) Validate() error {
 		if c.BFF.ClientID == "" {
 			add("bff.client_id: must be set when bff.enabled")
 		}
-		if c.BFF.ClientSecret == "" && !c.LoopbackIssuer() {
-			add("bff.client_secret: must be set for a non-loopback issuer (only a local setup derives one)")
+		if c.BFF.ClientSecret == "" && c.exposureKnown() && !c.LoopbackOnly() {
+			add("bff.client_secret: required when the server is not loopback-only (%s); set it, or turn the BFF off with bff.enabled: false", c.exposure())
 		}
 		if c.BFF.UpstreamURL != "" {
 			if u, err := url.Parse(c.BFF.UpstreamURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -172,9 +172,9 @@ func (c Config) Validate() error {
 		add("secrets.system: must be at least %d characters, got %d", minSystemSecretLen, n)
 	}
 	// A generated secret sits next to the data it protects, which is fine
-	// for a developer machine and not for a deployment.
-	if _, ok := issuerHost(c.Issuer); ok && c.Secrets.System == "" && !c.LoopbackIssuer() {
-		add("secrets.system: must be set when the issuer is not loopback (a generated secret is for local use only)")
+	// for a developer machine and not for a server others can reach.
+	if c.Secrets.System == "" && c.exposureKnown() && !c.LoopbackOnly() {
+		add("secrets.system: required when the server is not loopback-only (%s); a generated secret is for local use only", c.exposure())
 	}
 
 	if len(p) == 0 {
@@ -244,6 +244,19 @@ func issuerHost(issuer string) (string, bool) {
 // client and cookies without Secure.
 func (c Config) LoopbackOnly() bool {
 	return c.LoopbackIssuer() && loopbackListen(c.HTTP.Addr)
+}
+
+// exposure names the two settings LoopbackOnly reads, for messages.
+func (c Config) exposure() string {
+	return fmt.Sprintf("issuer %s, http.addr %s", c.Issuer, c.HTTP.Addr)
+}
+
+// exposureKnown: issuer and http.addr parse, so LoopbackOnly means what it
+// says (a broken one is reported on its own).
+func (c Config) exposureKnown() bool {
+	_, ok := issuerHost(c.Issuer)
+	_, _, err := net.SplitHostPort(c.HTTP.Addr)
+	return ok && err == nil
 }
 
 func loopbackListen(addr string) bool {

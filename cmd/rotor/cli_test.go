@@ -331,7 +331,7 @@ func TestSystemSecret(t *testing.T) {
 		prepare func(t *testing.T, dataDir string)
 		wantErr string
 	}{
-		{name: "public issuer without secret", env: []string{"ROTOR_ISSUER=https://auth.example.com"}, wantErr: "secrets.system: must be set when the issuer is not loopback"},
+		{name: "public issuer without secret", env: []string{"ROTOR_ISSUER=https://auth.example.com"}, wantErr: "secrets.system: required when the server is not loopback-only"},
 		{name: "truncated secret file", prepare: func(t *testing.T, dataDir string) {
 			if err := os.WriteFile(filepath.Join(dataDir, secretFileName), []byte("short\n"), 0o600); err != nil {
 				t.Fatal(err)
