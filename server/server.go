@@ -69,6 +69,9 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
 	// names the client (see trustedProxies); empty trusts nobody.
 	TrustedProxies []netip.Prefix
+	// PublicListener says the server listens on more than loopback: its
+	// cookies are then Secure even for an http issuer.
+	PublicListener bool
 	Logger         *slog.Logger
 	Now            func() time.Time
 }
@@ -152,7 +155,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		log:              opts.Logger,
 		access:           access,
 		pages:            pages,
-		cookies:          newCookiePolicy(opts.Issuer),
+		cookies:          newCookiePolicy(opts.Issuer, opts.PublicListener),
 		csrfKey:          opts.CSRFKey,
 		browserTTL:       opts.BrowserTTL,
 		now:              opts.Now,
@@ -197,6 +200,9 @@ func (s *Server) routes() {
 		XFrameOptions:      "DENY",
 		ReferrerPolicy:     "no-referrer",
 	}))
+	if strings.HasPrefix(s.issuer, "https://") {
+		e.Use(strictTransportSecurity)
+	}
 
 	e.GET("/.well-known/openid-configuration", s.serveDiscovery)
 	e.GET("/.well-known/oauth-authorization-server", s.serveDiscovery)
@@ -220,6 +226,17 @@ func (s *Server) routes() {
 	}
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+}
+
+// strictTransportSecurity tells browsers to reach an https issuer only over
+// https (RFC 6797 §6.1) for two years, subdomains included. It is sent on
+// every response, not only over TLS: TLS usually ends at a proxy in front
+// of Rotor, and browsers ignore the header on plain http (RFC 6797 §8.1).
+func strictTransportSecurity(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		return next(c)
+	}
 }
 
 // Handler returns the HTTP handler.

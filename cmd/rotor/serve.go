@@ -72,6 +72,7 @@ func (a *app) serveCommand() *cobra.Command {
 				// With metrics.addr, /metrics is served there only.
 				SeparateMetrics: e.cfg.Metrics.Addr != "",
 				TrustedProxies:  proxies,
+				PublicListener:  !e.cfg.LoopbackOnly(),
 				Logger:          e.log,
 			}, e.store, keySet)
 			if err != nil {
