@@ -31,6 +31,7 @@ type Config struct {
 	Keys     Keys     `koanf:"keys"`
 	Metrics  Metrics  `koanf:"metrics"`
 	Security Security `koanf:"security"`
+	Audit    Audit    `koanf:"audit"`
 	BFF      BFF      `koanf:"bff"`
 	Demo     Demo     `koanf:"demo"`
 	Secrets  Secrets  `koanf:"secrets"`
@@ -136,6 +137,11 @@ type Security struct {
 	HashWait        time.Duration `koanf:"hash_wait"`
 	AccountMaxDelay time.Duration `koanf:"account_max_delay"`
 	IPMaxDelay      time.Duration `koanf:"ip_max_delay"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	Retention time.Duration `koanf:"retention"`
 }
 
 // BFF configures the backend-for-frontend that keeps single-page apps'

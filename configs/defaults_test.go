@@ -93,6 +93,7 @@ func TestDefault(t *testing.T) {
 		Sessions: Sessions{BrowserTTL: 12 * time.Hour},
 		Keys:     Keys{AccessTokenAlg: "ES256", RotationInterval: 720 * time.Hour, PublishAhead: 10 * time.Minute},
 		Security: Security{HashWait: 2 * time.Second, AccountMaxDelay: time.Minute, IPMaxDelay: 15 * time.Minute},
+		Audit:    Audit{Retention: 90 * 24 * time.Hour},
 		BFF:      BFF{Enabled: true, ClientID: "rotor-bff"},
 		Demo:     Demo{Enabled: true, Audience: "rotor-demo-api"},
 		Secrets:  Secrets{System: "", Previous: []string{}},

@@ -68,6 +68,7 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"security.hash_wait", "ROTOR_SECURITY_HASH_WAIT=1s", func(c Config) bool { return c.Security.HashWait == time.Second }},
 		{"security.account_max_delay", "ROTOR_SECURITY_ACCOUNT_MAX_DELAY=30s", func(c Config) bool { return c.Security.AccountMaxDelay == 30*time.Second }},
 		{"security.ip_max_delay", "ROTOR_SECURITY_IP_MAX_DELAY=1h", func(c Config) bool { return c.Security.IPMaxDelay == time.Hour }},
+		{"audit.retention", "ROTOR_AUDIT_RETENTION=720h", func(c Config) bool { return c.Audit.Retention == 720*time.Hour }},
 		{"bff.enabled", "ROTOR_BFF_ENABLED=false", func(c Config) bool { return !c.BFF.Enabled }},
 		{"bff.client_id", "ROTOR_BFF_CLIENT_ID=spa", func(c Config) bool { return c.BFF.ClientID == "spa" }},
 		{"bff.client_secret", "ROTOR_BFF_CLIENT_SECRET=" + secret, func(c Config) bool { return c.BFF.ClientSecret == secret }},

@@ -97,6 +97,7 @@ func (c Config) Validate() error {
 		v   time.Duration
 	}{
 		{"security.hash_wait", c.Security.HashWait},
+		{"audit.retention", c.Audit.Retention},
 		{"security.account_max_delay", c.Security.AccountMaxDelay},
 		{"security.ip_max_delay", c.Security.IPMaxDelay},
 	} {

@@ -125,6 +125,17 @@ func (a *app) migrateCommand() *cobra.Command {
 // replayed one to be recognised as reuse rather than as unknown.
 const gcKeep = 24 * time.Hour
 
+// collect deletes what GC deletes and the audit events past audit.retention.
+func collect(ctx context.Context, e *env) (storage.GCStats, error) {
+	stats, err := e.store.GC(ctx, gcKeep)
+	if err != nil {
+		return stats, err
+	}
+	n, err := e.store.GCAudit(ctx, e.cfg.Audit.Retention)
+	stats["audit_events"] = n
+	return stats, err
+}
+
 // collectGarbage runs GC every interval until ctx ends. Every replica may
 // run it; the batches are small and the deletes idempotent.
 func collectGarbage(ctx context.Context, e *env, every time.Duration) {
@@ -136,7 +147,7 @@ func collectGarbage(ctx context.Context, e *env, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		stats, err := e.store.GC(ctx, gcKeep)
+		stats, err := collect(ctx, e)
 		if err != nil {
 			e.log.Warn("garbage collection failed", "cause", err.Error())
 			continue
@@ -148,11 +159,11 @@ func collectGarbage(ctx context.Context, e *env, every time.Duration) {
 func (a *app) gcCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "gc",
-		Short: "Delete expired and revoked tokens, codes and sessions once",
+		Short: "Delete expired and revoked tokens, codes and sessions, and audit events past audit.retention, once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withEnv(cmd.Context(), func(e *env) error {
-				stats, err := e.store.GC(cmd.Context(), gcKeep)
+				stats, err := collect(cmd.Context(), e)
 				if err != nil {
 					return err
 				}
