@@ -125,24 +125,32 @@ func socketHost(remote string) string {
 	return remote
 }
 
-type clientAddrKey struct{}
+type sourceKey struct{}
+
+// requestSource is who sent a request, as audit events name them.
+type requestSource struct{ ip, userAgent string }
 
 // clientAddress resolves the request's client address once, before any
 // handler: throttling, audit events and the access log all use it.
 func (s *Server) clientAddress(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		ip := s.proxies.clientAddr(r)
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, ip)))
+		src := requestSource{ip: s.proxies.clientAddr(r), userAgent: r.UserAgent()}
+		c.SetRequest(r.WithContext(context.WithValue(r.Context(), sourceKey{}, src)))
 		return next(c)
 	}
+}
+
+func sourceOf(ctx context.Context) requestSource {
+	src, _ := ctx.Value(sourceKey{}).(requestSource)
+	return src
 }
 
 // clientIP is the address clientAddress resolved for r, or the
 // connection's for a request that did not pass through it.
 func clientIP(r *http.Request) string {
-	if ip, ok := r.Context().Value(clientAddrKey{}).(string); ok {
-		return ip
+	if src, ok := r.Context().Value(sourceKey{}).(requestSource); ok {
+		return src.ip
 	}
 	return socketHost(r.RemoteAddr)
 }

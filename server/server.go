@@ -98,6 +98,7 @@ type Server struct {
 	jwksTag          atomic.Pointer[jwksTag]
 	separateMetrics  bool
 	proxies          trustedProxies
+	auditAgg         *auditAggregator
 }
 
 // MetricsHandler serves the Prometheus metrics.
@@ -165,6 +166,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		jwksCacheControl: fmt.Sprintf("public, max-age=%d", int(opts.JWKSMaxAge.Seconds())),
 		separateMetrics:  opts.SeparateMetrics,
 		proxies:          trustedProxies(opts.TrustedProxies),
+		auditAgg:         newAuditAggregator(),
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()

@@ -93,12 +93,16 @@ func (a *app) serveCommand() *cobra.Command {
 			if every := e.cfg.Storage.GCInterval; every > 0 {
 				go collectGarbage(ctx, e, every)
 			}
+			go flushAudit(ctx, srv)
 			e.log.Info("rotor listening", "addr", ln.Addr().String(), "issuer", e.cfg.Issuer, "database", e.store.Path())
 			h := e.cfg.HTTP
-			return server.Serve(ctx, ln, srv.Handler(), server.Timeouts{
+			err = server.Serve(ctx, ln, srv.Handler(), server.Timeouts{
 				ReadHeader: h.ReadHeaderTimeout, Read: h.ReadTimeout, Write: h.WriteTimeout,
 				Idle: h.IdleTimeout, Shutdown: h.ShutdownTimeout,
 			}, e.log)
+			// The counts of the last minute's aggregated audit events.
+			srv.FlushAudit(context.WithoutCancel(ctx))
+			return err
 		},
 	}
 }
@@ -124,6 +128,21 @@ func (a *app) migrateCommand() *cobra.Command {
 // gcKeep is how long spent tokens outlive their expiry: long enough for a
 // replayed one to be recognised as reuse rather than as unknown.
 const gcKeep = 24 * time.Hour
+
+// flushAudit writes the aggregated audit events' counts every minute
+// until ctx ends.
+func flushAudit(ctx context.Context, srv *server.Server) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			srv.FlushAudit(ctx)
+		}
+	}
+}
 
 // collect deletes what GC deletes and the audit events past audit.retention.
 func collect(ctx context.Context, e *env) (storage.GCStats, error) {
