@@ -29,8 +29,8 @@ func TestMigrate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := mustCLI(t, environ, "", "migrate")
-			if r.stdout != "schema at version 2\n" {
-				t.Errorf("stdout = %q, want %q", r.stdout, "schema at version 2\n")
+			if r.stdout != "schema at version 4\n" {
+				t.Errorf("stdout = %q, want %q", r.stdout, "schema at version 4\n")
 			}
 			if got := strings.Contains(r.stderr, `"msg":"database migrated"`); got != tt.wantLogs {
 				t.Errorf("logged a migration: %v, want %v\nstderr: %s", got, tt.wantLogs, r.stderr)
@@ -194,7 +194,7 @@ func TestCLIErrors(t *testing.T) {
 		wantIs  error
 	}{
 		{name: "unknown command with suggestion", args: []string{"user"}, wantErr: `unknown command "user" for "rotor"`},
-		{name: "unknown clients subcommand", args: []string{"clients", "delete"}, wantErr: `unknown command "delete" for "rotor clients"`},
+		{name: "unknown clients subcommand", args: []string{"clients", "remove"}, wantErr: `unknown command "remove" for "rotor clients"`},
 		{name: "unknown users subcommand", args: []string{"users", "delete", "--email", "a@example.com"}, wantErr: "unknown flag: --email"},
 		{name: "unknown users subcommand without flags", args: []string{"users", "delete"}, wantErr: `unknown command "delete" for "rotor users"`},
 		{name: "unknown flag", args: []string{"migrate", "--force"}, wantErr: "unknown flag: --force"},
@@ -362,7 +362,7 @@ func TestSystemSecret(t *testing.T) {
 	t.Run("public issuer with a configured secret", func(t *testing.T) {
 		environ, dataDir := testEnv(t, "ROTOR_ISSUER=https://auth.example.com", "ROTOR_SECRETS_SYSTEM="+testSecret, "ROTOR_BFF_ENABLED=false")
 		r := mustCLI(t, environ, "", "migrate")
-		if r.stdout != "schema at version 2\n" {
+		if r.stdout != "schema at version 4\n" {
 			t.Errorf("stdout = %q", r.stdout)
 		}
 		if _, err := os.Stat(filepath.Join(dataDir, secretFileName)); !errors.Is(err, os.ErrNotExist) {

@@ -47,7 +47,7 @@ func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer)
 }
 
 // groupCommand makes a command that only holds subcommands refuse an
-// unknown subcommand: left to cobra, `rotor clients delete` would print the
+// unknown subcommand: left to cobra, `rotor clients remove` would print the
 // help and exit 0, so a typo in a script would pass for success.
 func groupCommand(c *cobra.Command) *cobra.Command {
 	c.Args = cobra.NoArgs
