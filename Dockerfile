@@ -3,7 +3,12 @@
 # Rotor container image.
 #
 #   docker build -t rotor .
-#   docker run --rm -p 8080:8080 -e ROTOR_SECRETS_SYSTEM=... -e ROTOR_ISSUER=https://id.example.com rotor
+#   docker run --rm -p 8080:8080 -e ROTOR_SECRETS_SYSTEM=... -e ROTOR_ISSUER=https://id.example.com \
+#     -e ROTOR_BFF_CLIENT_SECRET=... rotor        # or -e ROTOR_BFF_ENABLED=false
+#
+# The image listens on 0.0.0.0, so it is never a loopback-only setup: it
+# refuses to start without ROTOR_SECRETS_SYSTEM (and, with the BFF on,
+# ROTOR_BFF_CLIENT_SECRET) instead of generating secrets next to the data.
 #
 # The binary is built with cgo (SQLite via github.com/mattn/go-sqlite3), so it
 # links dynamically against glibc: the final stage must be a glibc system of
@@ -41,14 +46,14 @@ RUN apt-get update \
 COPY --from=build /out/rotor /rotor
 
 # /data is the working directory and the only writable place: with SQLite the
-# default DSN (data/rotor.db) lands in /data/data/ and the generated
-# system.secret of a loopback setup next to it; mount a volume on /data to
-# keep them. With PostgreSQL nothing is written here.
+# default DSN (data/rotor.db) lands in /data/data/; mount a volume on /data
+# to keep it. With PostgreSQL nothing is written here.
 WORKDIR /data
 USER 10001:10001
 
 # The built-in default listens on loopback only, which is unreachable from
-# outside a container.
+# outside a container. /metrics is served on this address too unless
+# ROTOR_METRICS_ADDR puts it on a private one.
 ENV ROTOR_HTTP_ADDR=0.0.0.0:8080
 EXPOSE 8080
 

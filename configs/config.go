@@ -3,6 +3,10 @@ package configs
 import (
 	_ "embed"
 	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/knadh/koanf/providers/file"
@@ -27,6 +31,7 @@ type Config struct {
 	Keys     Keys     `koanf:"keys"`
 	Metrics  Metrics  `koanf:"metrics"`
 	Security Security `koanf:"security"`
+	Audit    Audit    `koanf:"audit"`
 	BFF      BFF      `koanf:"bff"`
 	Demo     Demo     `koanf:"demo"`
 	Secrets  Secrets  `koanf:"secrets"`
@@ -41,6 +46,43 @@ type HTTP struct {
 	WriteTimeout      time.Duration `koanf:"write_timeout"`
 	IdleTimeout       time.Duration `koanf:"idle_timeout"`
 	ShutdownTimeout   time.Duration `koanf:"shutdown_timeout"`
+	// TrustedProxies are CIDRs (or bare addresses) of the proxies whose
+	// X-Forwarded-For or Forwarded header names the client.
+	TrustedProxies []string `koanf:"trusted_proxies"`
+}
+
+// Proxies parses TrustedProxies; a bare address is a /32 or /128. Validate
+// has reported any entry that does not parse.
+func (h HTTP) Proxies() ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(h.TrustedProxies))
+	for i, s := range h.TrustedProxies {
+		p, err := parseProxy(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %w", i, err)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+func parseProxy(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR such as 10.0.0.0/8 or fd00::/8", s)
+		}
+		if p.Addr().Is4In6() {
+			return netip.Prefix{}, fmt.Errorf("%q: write IPv4 ranges as IPv4", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("%q is not an IP address or CIDR", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Database configures the storage backend.
@@ -95,6 +137,11 @@ type Security struct {
 	HashWait        time.Duration `koanf:"hash_wait"`
 	AccountMaxDelay time.Duration `koanf:"account_max_delay"`
 	IPMaxDelay      time.Duration `koanf:"ip_max_delay"`
+}
+
+// Audit configures the audit trail.
+type Audit struct {
+	Retention time.Duration `koanf:"retention"`
 }
 
 // BFF configures the backend-for-frontend that keeps single-page apps'
@@ -202,10 +249,30 @@ func Load(path string, environ []string) (Config, error) {
 	if err != nil {
 		return Config{}, err
 	}
+	if !src.has("issuer") {
+		cfg.Issuer = followPort(cfg.Issuer, cfg.HTTP.Addr)
+	}
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// followPort gives the default issuer http.addr's port, so that changing
+// only the address of a local setup leaves discovery, tokens and the BFF
+// pointing at the port the server listens on. An issuer set by the file or
+// the environment is never changed.
+func followPort(issuer, addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" || port == "0" || !loopbackListen(net.JoinHostPort(host, port)) {
+		return issuer
+	}
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return issuer
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
 }
 
 func loadDefaults(k *koanf.Koanf) error {

@@ -127,6 +127,12 @@ func (s sources) origin(key string) string {
 	return ""
 }
 
+// has reports whether key was set by the file or the environment rather
+// than left at its default.
+func (s sources) has(key string) bool {
+	return s.origin(key) != ""
+}
+
 func decode(k *koanf.Koanf, src sources) (Config, error) {
 	var cfg Config
 	err := k.UnmarshalWithConf("", &cfg, koanf.UnmarshalConf{

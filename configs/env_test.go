@@ -1,6 +1,7 @@
 package configs
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +41,10 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		check func(c Config) bool
 	}{
 		{"issuer", "ROTOR_ISSUER=http://127.0.0.1:9000", func(c Config) bool { return c.Issuer == "http://127.0.0.1:9000" }},
-		{"http.addr", "ROTOR_HTTP_ADDR=:9000", func(c Config) bool { return c.HTTP.Addr == ":9000" }},
+		{"http.addr", "ROTOR_HTTP_ADDR=127.0.0.1:9000", func(c Config) bool { return c.HTTP.Addr == "127.0.0.1:9000" }},
+		{"http.trusted_proxies", "ROTOR_HTTP_TRUSTED_PROXIES=10.0.0.0/8, 192.0.2.1", func(c Config) bool {
+			return slices.Equal(c.HTTP.TrustedProxies, []string{"10.0.0.0/8", "192.0.2.1"})
+		}},
 		{"http.read_header_timeout", "ROTOR_HTTP_READ_HEADER_TIMEOUT=1s", func(c Config) bool { return c.HTTP.ReadHeaderTimeout == time.Second }},
 		{"http.read_timeout", "ROTOR_HTTP_READ_TIMEOUT=2s", func(c Config) bool { return c.HTTP.ReadTimeout == 2*time.Second }},
 		{"http.write_timeout", "ROTOR_HTTP_WRITE_TIMEOUT=3s", func(c Config) bool { return c.HTTP.WriteTimeout == 3*time.Second }},
@@ -64,6 +68,7 @@ func TestEnvOverridesEveryKey(t *testing.T) {
 		{"security.hash_wait", "ROTOR_SECURITY_HASH_WAIT=1s", func(c Config) bool { return c.Security.HashWait == time.Second }},
 		{"security.account_max_delay", "ROTOR_SECURITY_ACCOUNT_MAX_DELAY=30s", func(c Config) bool { return c.Security.AccountMaxDelay == 30*time.Second }},
 		{"security.ip_max_delay", "ROTOR_SECURITY_IP_MAX_DELAY=1h", func(c Config) bool { return c.Security.IPMaxDelay == time.Hour }},
+		{"audit.retention", "ROTOR_AUDIT_RETENTION=720h", func(c Config) bool { return c.Audit.Retention == 720*time.Hour }},
 		{"bff.enabled", "ROTOR_BFF_ENABLED=false", func(c Config) bool { return !c.BFF.Enabled }},
 		{"bff.client_id", "ROTOR_BFF_CLIENT_ID=spa", func(c Config) bool { return c.BFF.ClientID == "spa" }},
 		{"bff.client_secret", "ROTOR_BFF_CLIENT_SECRET=" + secret, func(c Config) bool { return c.BFF.ClientSecret == secret }},

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -40,6 +41,11 @@ func (c Config) Validate() error {
 		add("http.addr: must be set")
 	} else if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
 		add("http.addr: must be host:port, e.g. 127.0.0.1:8080 or :8080, got %q", c.HTTP.Addr)
+	}
+	for i, tp := range c.HTTP.TrustedProxies {
+		if _, err := parseProxy(tp); err != nil {
+			add("http.trusted_proxies[%d]: %s", i, err)
+		}
 	}
 	for _, d := range []struct {
 		key string
@@ -91,6 +97,7 @@ func (c Config) Validate() error {
 		v   time.Duration
 	}{
 		{"security.hash_wait", c.Security.HashWait},
+		{"audit.retention", c.Audit.Retention},
 		{"security.account_max_delay", c.Security.AccountMaxDelay},
 		{"security.ip_max_delay", c.Security.IPMaxDelay},
 	} {
@@ -105,8 +112,8 @@ func (c Config) Validate() error {
 		if c.BFF.ClientID == "" {
 			add("bff.client_id: must be set when bff.enabled")
 		}
-		if c.BFF.ClientSecret == "" && !c.LoopbackIssuer() {
-			add("bff.client_secret: must be set for a non-loopback issuer (only a local setup derives one)")
+		if c.BFF.ClientSecret == "" && c.exposureKnown() && !c.LoopbackOnly() {
+			add("bff.client_secret: required when the server is not loopback-only (%s); set it, or turn the BFF off with bff.enabled: false", c.exposure())
 		}
 		if c.BFF.UpstreamURL != "" {
 			if u, err := url.Parse(c.BFF.UpstreamURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -166,9 +173,9 @@ func (c Config) Validate() error {
 		add("secrets.system: must be at least %d characters, got %d", minSystemSecretLen, n)
 	}
 	// A generated secret sits next to the data it protects, which is fine
-	// for a developer machine and not for a deployment.
-	if _, ok := issuerHost(c.Issuer); ok && c.Secrets.System == "" && !c.LoopbackIssuer() {
-		add("secrets.system: must be set when the issuer is not loopback (a generated secret is for local use only)")
+	// for a developer machine and not for a server others can reach.
+	if c.Secrets.System == "" && c.exposureKnown() && !c.LoopbackOnly() {
+		add("secrets.system: required when the server is not loopback-only (%s); a generated secret is for local use only", c.exposure())
 	}
 
 	if len(p) == 0 {
@@ -229,6 +236,40 @@ func issuerHost(issuer string) (string, bool) {
 		return "", false
 	}
 	return u.Hostname(), true
+}
+
+// LoopbackOnly reports whether this is a local setup: the issuer is
+// loopback and http.addr listens on a loopback address only (127.0.0.0/8,
+// ::1 or localhost; an empty host, 0.0.0.0 or :: listen everywhere). Only
+// such a setup may fall back on generated secrets, a self-registered BFF
+// client and cookies without Secure.
+func (c Config) LoopbackOnly() bool {
+	return c.LoopbackIssuer() && loopbackListen(c.HTTP.Addr)
+}
+
+// exposure names the two settings LoopbackOnly reads, for messages.
+func (c Config) exposure() string {
+	return fmt.Sprintf("issuer %s, http.addr %s", c.Issuer, c.HTTP.Addr)
+}
+
+// exposureKnown: issuer and http.addr parse, so LoopbackOnly means what it
+// says (a broken one is reported on its own).
+func (c Config) exposureKnown() bool {
+	_, ok := issuerHost(c.Issuer)
+	_, _, err := net.SplitHostPort(c.HTTP.Addr)
+	return ok && err == nil
+}
+
+func loopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Zone() == "" && ip.Unmap().IsLoopback()
 }
 
 func isLoopbackHost(host string) bool {

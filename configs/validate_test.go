@@ -62,14 +62,14 @@ func TestValidate(t *testing.T) {
 			c.BFF.Enabled = true
 			c.Issuer = "https://id.example.com"
 			c.Secrets.System = strings.Repeat("s", 32)
-		}, "bff.client_secret: must be set for a non-loopback issuer (only a local setup derives one)"},
+		}, "bff.client_secret: required when the server is not loopback-only (issuer https://id.example.com, http.addr 127.0.0.1:8080); set it, or turn the BFF off with bff.enabled: false"},
 		{"bad bff settings", func(c *Config) {
 			c.BFF.Enabled = true
 			c.BFF.UpstreamURL = "ftp://x"
 			c.BFF.EncryptionKey = "c2hvcnQ="
 			c.Demo.Audience = ""
 		}, `bff.upstream_url: must be an absolute http(s) URL, got "ftp://x"; bff.encryption_key: must be base64 of exactly 32 bytes; demo.audience: must be set when demo.enabled`},
-		{"missing secret on a public issuer", func(c *Config) { c.Issuer = "https://id.example.com" }, "secrets.system: must be set when the issuer is not loopback (a generated secret is for local use only)"},
+		{"missing secret on a public issuer", func(c *Config) { c.Issuer = "https://id.example.com" }, "secrets.system: required when the server is not loopback-only (issuer https://id.example.com, http.addr 127.0.0.1:8080); a generated secret is for local use only"},
 
 		{"every problem at once", func(c *Config) {
 			c.Issuer = "http://id.example.com/"

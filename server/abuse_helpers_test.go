@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -32,6 +33,8 @@ type abuseConfig struct {
 	// bff enables the BFF and the demo API and app, with the BFF's client
 	// registered the way cmd/rotor/bff.go does.
 	bff bool
+	// proxies are server.Options.TrustedProxies.
+	proxies []netip.Prefix
 }
 
 // abuseBFF* are the BFF settings of an abuse harness with bff set.
@@ -129,6 +132,7 @@ func (a *abuseHarness) newServer(tb testing.TB, store *storage.Store) *server.Se
 // options are the harness's server options on top of baseServerOptions.
 func (a *abuseHarness) options(o *server.Options) {
 	o.Throttle = a.cfg.throttle
+	o.TrustedProxies = a.cfg.proxies
 	o.Logger = abuseLogger()
 	if a.cfg.bff {
 		o.BFF = &server.BFFOptions{

@@ -171,7 +171,7 @@ func TestAuditEvents(t *testing.T) {
 				if i >= len(got) {
 					break
 				}
-				want.IP, want.UserAgent = attackerIP, auditUA
+				want.IP, want.UserAgent, want.Count = attackerIP, auditUA, 1
 				if want.FamilyID == "*" {
 					want.FamilyID = family
 				}

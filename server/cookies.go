@@ -14,16 +14,23 @@ import (
 
 // cookiePolicy decides cookie names and flags from the issuer: an https
 // issuer gets __Host- prefixed, Secure cookies; an http://localhost issuer
-// (development) gets plain names without Secure, which browsers would drop.
+// served on loopback only (development) gets plain names without Secure,
+// which some clients would drop over http. A server listening beyond
+// loopback always sets Secure.
 type cookiePolicy struct {
 	secure bool
 	prefix string
 }
 
-func newCookiePolicy(issuer string) cookiePolicy {
+func newCookiePolicy(issuer string, publicListener bool) cookiePolicy {
 	u, err := url.Parse(issuer)
-	if err == nil && u.Scheme == "http" {
+	if err == nil && u.Scheme == "http" && !publicListener {
 		return cookiePolicy{}
+	}
+	if err == nil && u.Scheme == "http" {
+		// __Host- needs Secure; keep the plain names so that the rest of
+		// the policy reads the same cookies.
+		return cookiePolicy{secure: true}
 	}
 	return cookiePolicy{secure: true, prefix: "__Host-"}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -65,8 +66,14 @@ type Options struct {
 	// SeparateMetrics leaves /metrics off the main handler; the caller
 	// serves MetricsHandler on its own address.
 	SeparateMetrics bool
-	Logger          *slog.Logger
-	Now             func() time.Time
+	// TrustedProxies are the proxies whose X-Forwarded-For or Forwarded
+	// names the client (see trustedProxies); empty trusts nobody.
+	TrustedProxies []netip.Prefix
+	// PublicListener says the server listens on more than loopback: its
+	// cookies are then Secure even for an http issuer.
+	PublicListener bool
+	Logger         *slog.Logger
+	Now            func() time.Time
 }
 
 // Server is Rotor's HTTP surface.
@@ -90,6 +97,8 @@ type Server struct {
 	jwksCacheControl string
 	jwksTag          atomic.Pointer[jwksTag]
 	separateMetrics  bool
+	proxies          trustedProxies
+	auditAgg         *auditAggregator
 }
 
 // MetricsHandler serves the Prometheus metrics.
@@ -147,7 +156,7 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		log:              opts.Logger,
 		access:           access,
 		pages:            pages,
-		cookies:          newCookiePolicy(opts.Issuer),
+		cookies:          newCookiePolicy(opts.Issuer, opts.PublicListener),
 		csrfKey:          opts.CSRFKey,
 		browserTTL:       opts.BrowserTTL,
 		now:              opts.Now,
@@ -156,6 +165,8 @@ func New(opts Options, store Store, keySet KeySet) (*Server, error) {
 		signIns:          newSignInGate(),
 		jwksCacheControl: fmt.Sprintf("public, max-age=%d", int(opts.JWKSMaxAge.Seconds())),
 		separateMetrics:  opts.SeparateMetrics,
+		proxies:          trustedProxies(opts.TrustedProxies),
+		auditAgg:         newAuditAggregator(),
 	}
 	s.discoveryDoc = s.discovery()
 	s.routes()
@@ -180,8 +191,9 @@ func (s *Server) routes() {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpErrorHandler
-	e.IPExtractor = echo.ExtractIPDirect()
+	e.IPExtractor = s.proxies.clientAddr
 	e.Use(middleware.RequestID())
+	e.Use(s.clientAddress)
 	e.Use(s.auditContext)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
@@ -190,6 +202,9 @@ func (s *Server) routes() {
 		XFrameOptions:      "DENY",
 		ReferrerPolicy:     "no-referrer",
 	}))
+	if strings.HasPrefix(s.issuer, "https://") {
+		e.Use(strictTransportSecurity)
+	}
 
 	e.GET("/.well-known/openid-configuration", s.serveDiscovery)
 	e.GET("/.well-known/oauth-authorization-server", s.serveDiscovery)
@@ -213,6 +228,17 @@ func (s *Server) routes() {
 	}
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
+}
+
+// strictTransportSecurity tells browsers to reach an https issuer only over
+// https (RFC 6797 §6.1) for two years, subdomains included. It is sent on
+// every response, not only over TLS: TLS usually ends at a proxy in front
+// of Rotor, and browsers ignore the header on plain http (RFC 6797 §8.1).
+func strictTransportSecurity(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		return next(c)
+	}
 }
 
 // Handler returns the HTTP handler.
@@ -242,9 +268,10 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 		s.metrics.latency.WithLabelValues(route, grant).Observe(took.Seconds())
 		if ctx := r.Context(); s.log.Enabled(ctx, slog.LevelInfo) {
 			// Typed attributes: one line per request, so no boxing.
-			attrs := make([]slog.Attr, 0, 7)
+			attrs := make([]slog.Attr, 0, 8)
 			attrs = append(attrs,
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("client_ip", clientIP(r)),
 				slog.String("method", r.Method), slog.String("route", route), slog.Int("status", status),
 				slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 			if strings.HasPrefix(route, "/oauth2/") {

@@ -64,9 +64,3 @@ func (s *Server) signInSucceeded(ctx context.Context, email, subject, clientID s
 func retryAfter(c echo.Context, wait time.Duration) {
 	c.Response().Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 }
-
-// clientIP is the connection's address; X-Forwarded-For is not trusted,
-// since any client can send it.
-func clientIP(r *http.Request) string {
-	return echo.ExtractIPDirect()(r)
-}

@@ -22,6 +22,9 @@ type AuditEvent struct {
 	IP        string    `gorm:"size:64;not null;default:''"`
 	UserAgent string    `gorm:"size:512;not null;default:''"`
 	Detail    string    `gorm:"size:512;not null;default:''"`
+	// Count is how many occurrences the row stands for: events of
+	// unauthenticated requests are aggregated per source and minute.
+	Count int64 `gorm:"not null;default:1"`
 }
 
 func (AuditEvent) TableName() string { return "audit_events" }
@@ -34,6 +37,9 @@ func (s *Store) RecordAudit(ctx context.Context, e AuditEvent) error {
 func (s *Store) recordAudit(db *gorm.DB, ctx context.Context, e AuditEvent) error {
 	if e.Time.IsZero() {
 		e.Time = s.now().UTC()
+	}
+	if e.Count < 1 {
+		e.Count = 1
 	}
 	if e.IP == "" && e.UserAgent == "" {
 		if ai, ok := ctx.Value(auditKey{}).(auditInfo); ok {

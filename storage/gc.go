@@ -59,3 +59,23 @@ func (s *Store) GC(ctx context.Context, keep time.Duration) (GCStats, error) {
 	}
 	return stats, nil
 }
+
+// GCAudit deletes audit events older than retention, in batches like GC.
+func (s *Store) GCAudit(ctx context.Context, retention time.Duration) (int64, error) {
+	q := fmt.Sprintf("DELETE FROM audit_events WHERE id IN (SELECT id FROM audit_events WHERE \"time\" < ? LIMIT %d)", gcBatch)
+	before := s.now().UTC().Add(-retention)
+	var total int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		res := s.write.WithContext(ctx).Exec(q, before)
+		if res.Error != nil {
+			return total, fmt.Errorf("gc audit_events: %w", mapErr(res.Error))
+		}
+		total += res.RowsAffected
+		if res.RowsAffected < gcBatch {
+			return total, nil
+		}
+	}
+}

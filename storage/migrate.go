@@ -22,13 +22,33 @@ var migrations = []migration{
 		return tx.Migrator().CreateTable(&userRow{}, &clientRow{}, &familyRow{},
 			&accessTokenRow{}, &refreshTokenRow{}, &authorizeCodeRow{}, &signingKeyRow{},
 			&pkceRow{}, &oidcRow{}, &browserSessionRow{}, &consentRow{}, &bffSessionRow{},
-			&throttleRow{}, &AuditEvent{})
+			&throttleRow{}, &auditEventV1{})
 	}},
 	{2, "access tokens issued by a refresh live in the refresh token's row", func(tx *gorm.DB) error {
 		return tx.Exec("CREATE INDEX IF NOT EXISTS idx_refresh_tokens_access_signature ON refresh_tokens (access_signature)").Error
 	}},
 	{3, "clients name the resources they serve and may be trusted introspectors", migrateClientIntrospection},
+	{4, "audit events count the occurrences they aggregate", func(tx *gorm.DB) error {
+		return tx.Exec(`ALTER TABLE audit_events ADD COLUMN "count" BIGINT NOT NULL DEFAULT 1`).Error
+	}},
 }
+
+// auditEventV1 is audit_events as migration 1 created it, frozen: today's
+// AuditEvent has the count column migration 4 adds.
+type auditEventV1 struct {
+	ID        uint64    `gorm:"primaryKey;autoIncrement"`
+	Time      time.Time `gorm:"not null;index"`
+	Type      string    `gorm:"size:64;not null"`
+	Subject   string    `gorm:"size:64;not null;default:'';index"`
+	Email     string    `gorm:"size:320;not null;default:''"`
+	ClientID  string    `gorm:"size:255;not null;default:''"`
+	FamilyID  string    `gorm:"size:64;not null;default:''"`
+	IP        string    `gorm:"size:64;not null;default:''"`
+	UserAgent string    `gorm:"size:512;not null;default:''"`
+	Detail    string    `gorm:"size:512;not null;default:''"`
+}
+
+func (auditEventV1) TableName() string { return "audit_events" }
 
 type schemaMigration struct {
 	Version   int    `gorm:"primaryKey"`

@@ -142,6 +142,9 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("create database directory: %w", err)
 		}
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, err
+	}
 	busy := opts.BusyTimeout
 	if busy == 0 {
 		busy = 5 * time.Second
@@ -182,6 +185,22 @@ func openSQLite(ctx context.Context, dsn string, opts Options) (*Store, error) {
 }
 
 // sqlitePath accepts a plain file path or sqlite://path.
+// createPrivate creates the database file readable by its owner only, as
+// it holds password hashes and token signatures. SQLite gives the -wal and
+// -shm files it creates the database file's permissions, so they are 0600
+// too; the mode is set by OpenFile, which the umask can only narrow. An
+// existing file is left as it is.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create sqlite %s: %w", path, err)
+	}
+	return f.Close()
+}
+
 func sqlitePath(dsn string) (string, error) {
 	switch {
 	case dsn == "":

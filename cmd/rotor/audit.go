@@ -40,13 +40,15 @@ func (a *app) auditCommand() *cobra.Command {
 					return err
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "TIME\tEVENT\tUSER\tCLIENT\tFAMILY\tIP\tDETAIL")
+				// COUNT: events of unauthenticated requests are aggregated
+				// per source and minute.
+				fmt.Fprintln(tw, "TIME\tEVENT\tCOUNT\tUSER\tCLIENT\tFAMILY\tIP\tDETAIL")
 				for _, ev := range events {
 					who := ev.Email
 					if who == "" {
 						who = ev.Subject
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type,
+					fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", ev.Time.UTC().Format(time.RFC3339), ev.Type, ev.Count,
 						dash(who), dash(ev.ClientID), dash(ev.FamilyID), dash(ev.IP), dash(ev.Detail))
 				}
 				return tw.Flush()

@@ -9,7 +9,7 @@ import (
 
 // auditRow is one line of `rotor audit tail`.
 type auditRow struct {
-	Event, User, Client, Family, IP, Detail string
+	Event, Count, User, Client, Family, IP, Detail string
 }
 
 // auditRows parses `rotor audit tail` output (header, then one event per
@@ -17,17 +17,17 @@ type auditRow struct {
 func auditRows(t *testing.T, out string) []auditRow {
 	t.Helper()
 	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
-	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "TIME EVENT USER CLIENT FAMILY IP DETAIL" {
+	if got := strings.Fields(lines[0]); strings.Join(got, " ") != "TIME EVENT COUNT USER CLIENT FAMILY IP DETAIL" {
 		t.Fatalf("header %q", lines[0])
 	}
 	stamp := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 	var rows []auditRow
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) != 7 || !stamp.MatchString(f[0]) {
+		if len(f) != 8 || !stamp.MatchString(f[0]) {
 			t.Fatalf("malformed row %q", l)
 		}
-		rows = append(rows, auditRow{Event: f[1], User: f[2], Client: f[3], Family: f[4], IP: f[5], Detail: f[6]})
+		rows = append(rows, auditRow{Event: f[1], Count: f[2], User: f[3], Client: f[4], Family: f[5], IP: f[6], Detail: f[7]})
 	}
 	return rows
 }
@@ -92,12 +92,12 @@ func TestAuditTail(t *testing.T) {
 		t.Fatalf("no family on the reuse event: %+v", all)
 	}
 	want := []auditRow{
-		{Event: "login_failed", User: testEmail, Client: publicClient, Family: "-", IP: "127.0.0.1", Detail: "-"},
-		{Event: "login_succeeded", User: testEmail, Client: publicClient, Family: "-", IP: "127.0.0.1", Detail: "-"},
-		{Event: "refresh_reuse_detected", User: subject, Client: publicClient, Family: family, IP: "127.0.0.1", Detail: "-"},
-		{Event: "family_revoked", User: subject, Client: publicClient, Family: family, IP: "127.0.0.1", Detail: "refresh_token_reuse"},
-		{Event: "login_failed", User: "other@example.com", Client: publicClient, Family: "-", IP: "127.0.0.1", Detail: "-"},
-		{Event: "client_auth_failed", User: "-", Client: "no-such-client", Family: "-", IP: "127.0.0.1", Detail: "-"},
+		{Event: "login_failed", Count: "1", User: testEmail, Client: publicClient, Family: "-", IP: "127.0.0.1", Detail: "-"},
+		{Event: "login_succeeded", Count: "1", User: testEmail, Client: publicClient, Family: "-", IP: "127.0.0.1", Detail: "-"},
+		{Event: "refresh_reuse_detected", Count: "1", User: subject, Client: publicClient, Family: family, IP: "127.0.0.1", Detail: "-"},
+		{Event: "family_revoked", Count: "1", User: subject, Client: publicClient, Family: family, IP: "127.0.0.1", Detail: "refresh_token_reuse"},
+		{Event: "login_failed", Count: "1", User: "other@example.com", Client: publicClient, Family: "-", IP: "127.0.0.1", Detail: "-"},
+		{Event: "client_auth_failed", Count: "1", User: "-", Client: "no-such-client", Family: "-", IP: "127.0.0.1", Detail: "-"},
 	}
 	tests := []struct {
 		name string

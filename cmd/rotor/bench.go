@@ -43,16 +43,22 @@ func (a *app) benchCommand() *cobra.Command {
 		Short: "Load a running server over HTTP and report throughput and latency per scenario",
 		Long: `Scenarios: password, refresh, client_credentials, introspect, jwks, authcode.
 With --setup, bench first registers its user and clients in the configured
-database (the one the server uses), so it needs the server's --config/env.`,
+database (the one the server uses), so it needs the server's --config/env.
+The user's password and the confidential client's secret are then generated
+and printed; without --setup, pass them with --password and
+--confidential-secret. rotor clients delete removes the clients.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.concurrency < 1 || f.duration <= 0 {
 				return fmt.Errorf("--concurrency must be ≥ 1 and --duration > 0")
 			}
 			if f.setup {
-				if err := a.benchSetup(cmd.Context(), f); err != nil {
+				if err := a.benchSetup(cmd.Context(), &f); err != nil {
 					return err
 				}
+			}
+			if err := f.credentialsFor(splitList(f.scenarios)); err != nil {
+				return err
 			}
 			if f.cpuProfile != "" {
 				stop, err := startCPUProfile(f.cpuProfile)
@@ -87,15 +93,29 @@ database (the one the server uses), so it needs the server's --config/env.`,
 	fl.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured run before each scenario")
 	fl.BoolVar(&f.setup, "setup", false, "register the bench user and clients first")
 	fl.StringVar(&f.user, "user", "bench@example.com", "user for the password, refresh and authcode scenarios")
-	fl.StringVar(&f.password, "password", "bench-password-123", "that user's password")
+	fl.StringVar(&f.password, "password", "", "that user's password (--setup generates one)")
 	fl.StringVar(&f.clientID, "client", "bench-mobile", "public client with the password and refresh_token grants")
 	fl.StringVar(&f.confID, "confidential-client", "bench-service", "confidential client with client_credentials (also introspects)")
-	fl.StringVar(&f.confSecret, "confidential-secret", "bench-service-secret-0123456789abcdef", "its secret")
+	fl.StringVar(&f.confSecret, "confidential-secret", "", "its secret (--setup generates one)")
 	fl.StringVar(&f.codeClient, "code-client", "bench-web", "public, first-party client with authorization_code")
 	fl.StringVar(&f.codeRedirectURI, "code-redirect-uri", "http://127.0.0.1/bench/callback", "its redirect URI")
 	fl.StringVar(&f.serverMetrics, "server-metrics", "", "the server's /metrics URL: report its CPU time per request over each timed phase (process_cpu_seconds_total)")
 	fl.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (its share of the cores)")
 	return cmd
+}
+
+// credentialsFor checks that the scenarios get the credentials they sign
+// in with.
+func (f benchFlags) credentialsFor(names []string) error {
+	for _, n := range names {
+		switch {
+		case f.password == "" && (n == "password" || n == "refresh" || n == "authcode"):
+			return fmt.Errorf("scenario %s needs --password (or --setup)", n)
+		case f.confSecret == "" && (n == "client_credentials" || n == "introspect"):
+			return fmt.Errorf("scenario %s needs --confidential-secret (or --setup)", n)
+		}
+	}
+	return nil
 }
 
 // bencher holds what the scenarios share.

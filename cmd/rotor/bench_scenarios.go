@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -26,10 +28,32 @@ var scenarios = map[string]scenario{
 	"authcode":           {"authcode", authcodeWorker},
 }
 
-// benchSetup registers the bench user and clients in the server's database.
-func (a *app) benchSetup(ctx context.Context, f benchFlags) error {
+// benchSetup registers the bench user and clients in the server's
+// database. It never plants a credential anyone could know: the user's
+// password and the confidential client's secret are generated (and
+// printed, for a later run without --setup) unless given by flag, and
+// chosen ones are accepted only for a loopback-only server reached over
+// loopback. `rotor clients delete` removes the clients afterwards.
+func (a *app) benchSetup(ctx context.Context, f *benchFlags) error {
 	return a.withEnv(ctx, func(e *env) error {
-		if _, err := e.store.CreateUser(ctx, f.user, f.password); err != nil && !errors.Is(err, storage.ErrConflict) {
+		chosen := f.password != "" || f.confSecret != ""
+		if chosen && !(e.cfg.LoopbackOnly() && loopbackURL(f.url)) {
+			return errors.New("bench --setup: a chosen --password or --confidential-secret would plant known credentials on a server that is not loopback-only; leave both out to have them generated")
+		}
+		var generated []string
+		if f.password == "" {
+			f.password = randomSecret()
+			generated = append(generated, "password: "+f.password)
+		}
+		if f.confSecret == "" {
+			f.confSecret = randomSecret()
+			generated = append(generated, "confidential-secret: "+f.confSecret)
+		}
+		if _, err := e.store.CreateUser(ctx, f.user, f.password); errors.Is(err, storage.ErrConflict) {
+			if _, err := e.store.SetPassword(ctx, f.user, f.password); err != nil {
+				return err
+			}
+		} else if err != nil {
 			return err
 		}
 		hash, err := storage.NewSecretHasher(deriveKeys(e.secret).clientSecret).Hash(ctx, []byte(f.confSecret))
@@ -49,9 +73,33 @@ func (a *app) benchSetup(ctx context.Context, f benchFlags) error {
 				return err
 			}
 		}
-		fmt.Fprintf(a.stdout, "bench user %s and clients %s, %s, %s are ready\n", f.user, f.clientID, f.confID, f.codeClient)
+		fmt.Fprintf(a.stdout, "bench user %s and clients %s, %s, %s are ready (remove them with rotor clients delete)\n", f.user, f.clientID, f.confID, f.codeClient)
+		for _, g := range generated {
+			fmt.Fprintf(a.stdout, "generated %s\n", g)
+		}
 		return nil
 	})
+}
+
+// randomSecret is 256 random bits, base64url-encoded.
+func randomSecret() string {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+// loopbackURL reports whether u's host is a loopback address or localhost.
+func loopbackURL(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Host == "" {
+		return false
+	}
+	h := p.Hostname()
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && ip.Unmap().IsLoopback()
 }
 
 // post sends a form and decodes a JSON answer; any status but 200 is an error.

@@ -10,8 +10,8 @@ import (
 	"github.com/rotorauth/rotor/storage"
 )
 
-// bffOptions turns the bff section into server options. For a local setup
-// without bff.client_secret it derives the secret and registers the BFF's
+// bffOptions turns the bff section into server options. For a loopback-only
+// setup without bff.client_secret it derives the secret and registers the BFF's
 // client itself, so the demo app works right after `rotor users create`.
 func (a *app) bffOptions(ctx context.Context, e *env, dk derivedKeys) (*server.BFFOptions, error) {
 	c := e.cfg.BFF
@@ -40,7 +40,7 @@ func (a *app) bffOptions(ctx context.Context, e *env, dk derivedKeys) (*server.B
 	if o.ClientSecret != "" {
 		return o, nil
 	}
-	// configs.Validate allows an empty secret only for a loopback issuer.
+	// configs.Validate allows an empty secret only for a loopback-only setup.
 	o.ClientSecret = base64.RawURLEncoding.EncodeToString(keys.DeriveKey(e.secret, "bff client secret"))
 	hash, err := storage.NewSecretHasher(dk.clientSecret).Hash(ctx, []byte(o.ClientSecret))
 	if err != nil {

@@ -199,7 +199,7 @@ func TestCLIErrors(t *testing.T) {
 		wantIs  error
 	}{
 		{name: "unknown command with suggestion", args: []string{"user"}, wantErr: `unknown command "user" for "rotor"`},
-		{name: "unknown clients subcommand", args: []string{"clients", "delete"}, wantErr: `unknown command "delete" for "rotor clients"`},
+		{name: "unknown clients subcommand", args: []string{"clients", "remove"}, wantErr: `unknown command "remove" for "rotor clients"`},
 		{name: "unknown users subcommand", args: []string{"users", "delete", "--email", "a@example.com"}, wantErr: "unknown flag: --email"},
 		{name: "unknown users subcommand without flags", args: []string{"users", "delete"}, wantErr: `unknown command "delete" for "rotor users"`},
 		{name: "unknown flag", args: []string{"migrate", "--force"}, wantErr: "unknown flag: --force"},
@@ -336,7 +336,7 @@ func TestSystemSecret(t *testing.T) {
 		prepare func(t *testing.T, dataDir string)
 		wantErr string
 	}{
-		{name: "public issuer without secret", env: []string{"ROTOR_ISSUER=https://auth.example.com"}, wantErr: "secrets.system: must be set when the issuer is not loopback"},
+		{name: "public issuer without secret", env: []string{"ROTOR_ISSUER=https://auth.example.com"}, wantErr: "secrets.system: required when the server is not loopback-only"},
 		{name: "truncated secret file", prepare: func(t *testing.T, dataDir string) {
 			if err := os.WriteFile(filepath.Join(dataDir, secretFileName), []byte("short\n"), 0o600); err != nil {
 				t.Fatal(err)

@@ -56,7 +56,25 @@ func (a *app) clientsCommand() *cobra.Command {
 	_ = create.MarkFlagRequired("id")
 	_ = create.MarkFlagRequired("grant-types")
 	create.MarkFlagsMutuallyExclusive("public", "secret-stdin")
-	clients.AddCommand(create)
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a client, revoking every token it holds and its users' consents",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withEnv(cmd.Context(), func(e *env) error {
+				found, err := e.store.DeleteClient(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if !found {
+					return fmt.Errorf("no client with id %s", args[0])
+				}
+				fmt.Fprintf(a.stdout, "deleted client %s\n", args[0])
+				return nil
+			})
+		},
+	}
+	clients.AddCommand(create, del)
 	return clients
 }
 

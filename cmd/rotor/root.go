@@ -47,7 +47,7 @@ func newRootCommand(environ []string, stdin io.Reader, stdout, stderr io.Writer)
 }
 
 // groupCommand makes a command that only holds subcommands refuse an
-// unknown subcommand: left to cobra, `rotor clients delete` would print the
+// unknown subcommand: left to cobra, `rotor clients remove` would print the
 // help and exit 0, so a typo in a script would pass for success.
 func groupCommand(c *cobra.Command) *cobra.Command {
 	c.Args = cobra.NoArgs
@@ -154,15 +154,15 @@ func (a *app) withEnv(ctx context.Context, fn func(*env) error) error {
 // secretFileName holds the generated system secret of a local setup.
 const secretFileName = "system.secret"
 
-// systemSecret returns secrets.system, or for a loopback issuer without one
-// a secret generated once into the data directory. A public issuer never
-// gets here without a secret: configs.Validate refuses it.
+// systemSecret returns secrets.system, or for a loopback-only setup
+// without one a secret generated once into the data directory. Any other
+// setup never gets here without a secret: configs.Validate refuses it.
 func systemSecret(cfg configs.Config, dataDir string, log *slog.Logger) ([]byte, error) {
 	if cfg.Secrets.System != "" {
 		return []byte(cfg.Secrets.System), nil
 	}
-	if !cfg.LoopbackIssuer() {
-		return nil, errors.New("secrets.system is required for a non-loopback issuer")
+	if !cfg.LoopbackOnly() {
+		return nil, errors.New("secrets.system is required when the server is not loopback-only")
 	}
 	path := filepath.Join(dataDir, secretFileName)
 	b, err := os.ReadFile(path)

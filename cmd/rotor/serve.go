@@ -42,6 +42,10 @@ func (a *app) serveCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			proxies, err := e.cfg.HTTP.Proxies()
+			if err != nil {
+				return err
+			}
 			var demo *server.DemoOptions
 			if e.cfg.Demo.Enabled {
 				demo = &server.DemoOptions{Audience: e.cfg.Demo.Audience}
@@ -67,6 +71,8 @@ func (a *app) serveCommand() *cobra.Command {
 				},
 				// With metrics.addr, /metrics is served there only.
 				SeparateMetrics: e.cfg.Metrics.Addr != "",
+				TrustedProxies:  proxies,
+				PublicListener:  !e.cfg.LoopbackOnly(),
 				Logger:          e.log,
 			}, e.store, keySet)
 			if err != nil {
@@ -87,12 +93,16 @@ func (a *app) serveCommand() *cobra.Command {
 			if every := e.cfg.Storage.GCInterval; every > 0 {
 				go collectGarbage(ctx, e, every)
 			}
+			go flushAudit(ctx, srv)
 			e.log.Info("rotor listening", "addr", ln.Addr().String(), "issuer", e.cfg.Issuer, "database", e.store.Path())
 			h := e.cfg.HTTP
-			return server.Serve(ctx, ln, srv.Handler(), server.Timeouts{
+			err = server.Serve(ctx, ln, srv.Handler(), server.Timeouts{
 				ReadHeader: h.ReadHeaderTimeout, Read: h.ReadTimeout, Write: h.WriteTimeout,
 				Idle: h.IdleTimeout, Shutdown: h.ShutdownTimeout,
 			}, e.log)
+			// The counts of the last minute's aggregated audit events.
+			srv.FlushAudit(context.WithoutCancel(ctx))
+			return err
 		},
 	}
 }
@@ -119,6 +129,32 @@ func (a *app) migrateCommand() *cobra.Command {
 // replayed one to be recognised as reuse rather than as unknown.
 const gcKeep = 24 * time.Hour
 
+// flushAudit writes the aggregated audit events' counts every minute
+// until ctx ends.
+func flushAudit(ctx context.Context, srv *server.Server) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			srv.FlushAudit(ctx)
+		}
+	}
+}
+
+// collect deletes what GC deletes and the audit events past audit.retention.
+func collect(ctx context.Context, e *env) (storage.GCStats, error) {
+	stats, err := e.store.GC(ctx, gcKeep)
+	if err != nil {
+		return stats, err
+	}
+	n, err := e.store.GCAudit(ctx, e.cfg.Audit.Retention)
+	stats["audit_events"] = n
+	return stats, err
+}
+
 // collectGarbage runs GC every interval until ctx ends. Every replica may
 // run it; the batches are small and the deletes idempotent.
 func collectGarbage(ctx context.Context, e *env, every time.Duration) {
@@ -130,7 +166,7 @@ func collectGarbage(ctx context.Context, e *env, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		stats, err := e.store.GC(ctx, gcKeep)
+		stats, err := collect(ctx, e)
 		if err != nil {
 			e.log.Warn("garbage collection failed", "cause", err.Error())
 			continue
@@ -142,11 +178,11 @@ func collectGarbage(ctx context.Context, e *env, every time.Duration) {
 func (a *app) gcCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "gc",
-		Short: "Delete expired and revoked tokens, codes and sessions once",
+		Short: "Delete expired and revoked tokens, codes and sessions, and audit events past audit.retention, once",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withEnv(cmd.Context(), func(e *env) error {
-				stats, err := e.store.GC(cmd.Context(), gcKeep)
+				stats, err := collect(cmd.Context(), e)
 				if err != nil {
 					return err
 				}

@@ -1,0 +1,114 @@
+package server
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/rotorauth/rotor/storage"
+)
+
+// aggregatedEvents are the audit events of requests nobody authenticated:
+// anyone can cause them at the request rate, so they must not take the
+// database writer (on SQLite the one that rotations use) once each.
+var aggregatedEvents = map[string]bool{
+	"client_auth_failed": true,
+	"throttled":          true,
+}
+
+// maxAuditSources bounds how many (event, client or account, IP) sources
+// are tracked per minute; beyond it, occurrences are counted into one
+// overflow row per event type.
+const maxAuditSources = 1000
+
+// auditSource is what an aggregated event is counted per.
+type auditSource struct {
+	typ, clientID, email, ip string
+}
+
+type auditAggregate struct {
+	first storage.AuditEvent
+	last  time.Time
+	more  int64 // occurrences after the first, not yet written
+}
+
+// auditAggregator writes the first occurrence of a source's event in a
+// minute at once (so an operator sees the attack begin) and counts the
+// others, which FlushAudit or the next minute's first event writes as one
+// row with their count. A crash loses at most a minute of counts.
+type auditAggregator struct {
+	mu       sync.Mutex
+	minute   time.Time
+	sources  map[auditSource]*auditAggregate
+	overflow map[string]*auditAggregate
+}
+
+func newAuditAggregator() *auditAggregator {
+	return &auditAggregator{sources: map[auditSource]*auditAggregate{}, overflow: map[string]*auditAggregate{}}
+}
+
+// add counts e at now. It reports whether e must be written now (the first
+// of its source this minute) and returns the rows of an ended minute.
+func (a *auditAggregator) add(now time.Time, e storage.AuditEvent) (writeNow bool, due []storage.AuditEvent) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if m := now.UTC().Truncate(time.Minute); !m.Equal(a.minute) {
+		due = a.drainLocked()
+		a.minute = m
+	}
+	k := auditSource{typ: e.Type, clientID: e.ClientID, email: e.Email, ip: e.IP}
+	if ag, ok := a.sources[k]; ok {
+		ag.more++
+		ag.last = now
+		return false, due
+	}
+	if len(a.sources) >= maxAuditSources {
+		ag, ok := a.overflow[e.Type]
+		if !ok {
+			ag = &auditAggregate{first: storage.AuditEvent{Type: e.Type, Detail: "aggregated: more sources than tracked in a minute"}}
+			a.overflow[e.Type] = ag
+		}
+		ag.more++
+		ag.last = now
+		return false, due
+	}
+	a.sources[k] = &auditAggregate{first: e, last: now}
+	return true, due
+}
+
+// drainLocked returns a row per source with uncounted occurrences and
+// forgets every source.
+func (a *auditAggregator) drainLocked() []storage.AuditEvent {
+	var out []storage.AuditEvent
+	for _, ag := range a.sources {
+		if ag.more > 0 {
+			out = append(out, ag.row())
+		}
+	}
+	for _, ag := range a.overflow {
+		out = append(out, ag.row())
+	}
+	clear(a.sources)
+	clear(a.overflow)
+	return out
+}
+
+func (ag *auditAggregate) row() storage.AuditEvent {
+	e := ag.first
+	e.Time, e.Count = ag.last.UTC(), ag.more
+	return e
+}
+
+func (a *auditAggregator) drain() []storage.AuditEvent {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.drainLocked()
+}
+
+// FlushAudit writes the counted occurrences of aggregated audit events.
+// serve calls it every minute and once on shutdown.
+func (s *Server) FlushAudit(ctx context.Context) {
+	for _, e := range s.auditAgg.drain() {
+		s.record(ctx, e)
+	}
+}
