@@ -56,13 +56,13 @@ func TestKubernetesServiceLinksAreIgnored(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := append(slices.Clone(tt.env), "ROTOR_HTTP_ADDR=:9000")
+			env := append(slices.Clone(tt.env), "ROTOR_HTTP_ADDR=127.0.0.1:9000")
 			c, err := Load("", env)
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if c.HTTP.Addr != ":9000" {
-				t.Errorf("http.addr = %q next to service links, want :9000", c.HTTP.Addr)
+			if c.HTTP.Addr != "127.0.0.1:9000" {
+				t.Errorf("http.addr = %q next to service links, want 127.0.0.1:9000", c.HTTP.Addr)
 			}
 			got := ServiceLinks(env)
 			var want []string

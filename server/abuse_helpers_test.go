@@ -52,6 +52,7 @@ type abuseHarness struct {
 	*harness
 	cfg     abuseConfig
 	handler http.Handler
+	srv     *server.Server
 }
 
 // newAbuseHarness builds a real Rotor the way newHarness does, with cfg's
@@ -72,7 +73,8 @@ func newAbuseHarness(tb testing.TB, cfg abuseConfig) *abuseHarness {
 	store := h.store
 
 	a := &abuseHarness{harness: h, cfg: cfg}
-	a.handler = h.start(tb, newTestKeys(tb, store, nil), a.options).Handler()
+	a.srv = h.start(tb, newTestKeys(tb, store, nil), a.options)
+	a.handler = a.srv.Handler()
 
 	secretHasher := testSecretHasher()
 	var clients []storage.NewClient

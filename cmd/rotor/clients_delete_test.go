@@ -15,8 +15,8 @@ import (
 func TestClientsDelete(t *testing.T) {
 	in := newInstance(t)
 	in.cli(testPassword+"\n", "users", "create", "--email", testEmail, "--password-stdin")
-	in.cli("", "clients", "create", "--id", "doomed", "--public", "--grant-types", "password,refresh_token", "--scopes", "offline_access")
-	in.cli("", "clients", "create", "--id", "keeper", "--public", "--grant-types", "password,refresh_token", "--scopes", "offline_access")
+	in.cli("", "clients", "create", "--id", "doomed", "--public", "--first-party", "--grant-types", "password,refresh_token", "--scopes", "offline_access")
+	in.cli("", "clients", "create", "--id", "keeper", "--public", "--first-party", "--grant-types", "password,refresh_token", "--scopes", "offline_access")
 	in.start()
 
 	form := passwordForm("doomed", testEmail, testPassword)
