@@ -31,6 +31,15 @@ var migrations = []migration{
 	{4, "audit events count the occurrences they aggregate", func(tx *gorm.DB) error {
 		return tx.Exec(`ALTER TABLE audit_events ADD COLUMN "count" BIGINT NOT NULL DEFAULT 1`).Error
 	}},
+	// Until this step `rotor clients create` stored client_secret_basic for
+	// every confidential client it was not told otherwise about; such a
+	// client now accepts client_secret_post too (the stored "" of today's
+	// default), since OAuth libraries retry a failed request with the other
+	// method. A choice of client_secret_basic can't be told from the old
+	// default, so it widens too; client_secret_post and none stay.
+	{5, "confidential clients registered with the former default accept either secret method", func(tx *gorm.DB) error {
+		return tx.Exec(`UPDATE clients SET token_endpoint_auth_method = '' WHERE token_endpoint_auth_method = 'client_secret_basic'`).Error
+	}},
 }
 
 // auditEventV1 is audit_events as migration 1 created it, frozen: today's
