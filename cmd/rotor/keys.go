@@ -31,37 +31,29 @@ func rotatePolicy(e *env, force bool) keys.RotatePolicy {
 }
 
 // maintainKeys reloads the key set, rotates it when due (one replica at a
-// time, under a lock), and removes expired retired keys.
+// time, under a lock), and removes expired retired keys; serve runs it
+// every keyReload.
 func maintainKeys(ctx context.Context, e *env, m *keys.Manager) {
-	t := time.NewTicker(keyReload)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+	if err := m.Reload(ctx); err != nil {
+		e.log.Warn("signing keys reload failed", "cause", err.Error())
+		return
+	}
+	if !m.Due(e.cfg.Keys.RotationInterval) {
+		return
+	}
+	err := e.store.Locked(ctx, "signing-keys", func(ctx context.Context) error {
+		if err := m.Reload(ctx); err != nil || !m.Due(e.cfg.Keys.RotationInterval) {
+			return err // another replica rotated meanwhile
 		}
-		if err := m.Reload(ctx); err != nil {
-			e.log.Warn("signing keys reload failed", "cause", err.Error())
-			continue
-		}
-		if !m.Due(e.cfg.Keys.RotationInterval) {
-			continue
-		}
-		err := e.store.Locked(ctx, "signing-keys", func(ctx context.Context) error {
-			if err := m.Reload(ctx); err != nil || !m.Due(e.cfg.Keys.RotationInterval) {
-				return err // another replica rotated meanwhile
-			}
-			return m.Rotate(ctx, rotatePolicy(e, false))
-		})
-		switch {
-		case errors.Is(err, keys.ErrTooEarly):
-			e.log.Info("signing key rotation waits for the next key to be published long enough", "cause", err.Error())
-		case err != nil:
-			e.log.Warn("signing key rotation failed", "cause", err.Error())
-		default:
-			e.log.Info("signing keys rotated")
-		}
+		return m.Rotate(ctx, rotatePolicy(e, false))
+	})
+	switch {
+	case errors.Is(err, keys.ErrTooEarly):
+		e.log.Info("signing key rotation waits for the next key to be published long enough", "cause", err.Error())
+	case err != nil:
+		e.log.Warn("signing key rotation failed", "cause", err.Error())
+	default:
+		e.log.Info("signing keys rotated")
 	}
 }
 

@@ -84,16 +84,17 @@ func (a *app) serveCommand() *cobra.Command {
 			}
 			observe := srv.ObserveAudit
 			e.auditObserver.Store(&observe)
-			go maintainKeys(ctx, e, keySet)
+			go every(ctx, keyReload, func() { maintainKeys(ctx, e, keySet) })
 			if e.cfg.Metrics.Addr != "" {
 				if err := serveMetrics(ctx, e, srv.MetricsHandler()); err != nil {
 					return err
 				}
 			}
-			if every := e.cfg.Storage.GCInterval; every > 0 {
-				go collectGarbage(ctx, e, every)
+			if d := e.cfg.Storage.GCInterval; d > 0 {
+				go every(ctx, d, func() { collectGarbage(ctx, e) })
 			}
-			go flushAudit(ctx, srv)
+			// Aggregated audit events' counts, written once a minute.
+			go every(ctx, time.Minute, func() { srv.FlushAudit(ctx) })
 			e.log.Info("rotor listening", "addr", ln.Addr().String(), "issuer", e.cfg.Issuer, "database", e.store.Path())
 			h := e.cfg.HTTP
 			err = server.Serve(ctx, ln, srv.Handler(), server.Timeouts{
@@ -129,17 +130,16 @@ func (a *app) migrateCommand() *cobra.Command {
 // replayed one to be recognised as reuse rather than as unknown.
 const gcKeep = 24 * time.Hour
 
-// flushAudit writes the aggregated audit events' counts every minute
-// until ctx ends.
-func flushAudit(ctx context.Context, srv *server.Server) {
-	t := time.NewTicker(time.Minute)
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			srv.FlushAudit(ctx)
+			fn()
 		}
 	}
 }
@@ -155,24 +155,15 @@ func collect(ctx context.Context, e *env) (storage.GCStats, error) {
 	return stats, err
 }
 
-// collectGarbage runs GC every interval until ctx ends. Every replica may
-// run it; the batches are small and the deletes idempotent.
-func collectGarbage(ctx context.Context, e *env, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		stats, err := collect(ctx, e)
-		if err != nil {
-			e.log.Warn("garbage collection failed", "cause", err.Error())
-			continue
-		}
-		e.log.Info("garbage collected", "deleted", stats)
+// collectGarbage runs GC once. Every replica runs it every
+// storage.gc_interval; the batches are small and the deletes idempotent.
+func collectGarbage(ctx context.Context, e *env) {
+	stats, err := collect(ctx, e)
+	if err != nil {
+		e.log.Warn("garbage collection failed", "cause", err.Error())
+		return
 	}
+	e.log.Info("garbage collected", "deleted", stats)
 }
 
 func (a *app) gcCommand() *cobra.Command {
