@@ -96,7 +96,7 @@ func TestTokenTypeHintSpelling(t *testing.T) {
 			h.t = t
 			for _, token := range []string{tk.Refresh, tk.Access} {
 				v := url.Values{"token": {token}, "token_type_hint": {hint}}
-				r := h.post("/oauth2/introspect", "application/x-www-form-urlencoded", v.Encode(), &rsClient)
+				r := h.post("/oauth2/introspect", "application/x-www-form-urlencoded", v.Encode(), &auditorClient)
 				if r.Status != http.StatusOK || r.JSON["active"] != true {
 					t.Fatalf("introspect with hint %q: %d %s", hint, r.Status, r.Raw)
 				}

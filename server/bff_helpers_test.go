@@ -78,7 +78,7 @@ func newBFFHarness(t *testing.T, cfg bffConfig) *bffHarness {
 		}
 		o.Demo = &server.DemoOptions{Audience: bffDemoAudience}
 	})
-	h.registerClients(t, webClient, rsClient)
+	h.registerClients(t, webClient, rsClient, auditorClient)
 	store := h.store
 	secretHasher := testSecretHasher()
 	bffHash, err := secretHasher.Hash(ctx, []byte(bffClientSecret))

@@ -145,11 +145,11 @@ func wantOAuthError(t *testing.T, r response, status int, code string) {
 	}
 }
 
-// introspect asks as the resource server.
+// introspect asks as auditorClient, a trusted introspector.
 func (h *harness) introspect(token string) response {
 	h.t.Helper()
 	v := url.Values{"token": {token}}
-	return h.post("/oauth2/introspect", "application/x-www-form-urlencoded", v.Encode(), &rsClient)
+	return h.post("/oauth2/introspect", "application/x-www-form-urlencoded", v.Encode(), &auditorClient)
 }
 
 // active reports whether introspection calls token active.

@@ -37,6 +37,8 @@ type testClient struct {
 	AuthMethod string
 	Grants     []string
 	Resources  []string // the APIs it serves: it may introspect their tokens
+	// Introspector: a trusted introspector, which may introspect every token.
+	Introspector bool
 }
 
 var (
@@ -59,7 +61,12 @@ var (
 	rsClient = testClient{ID: "resource-server", Secret: "rs-secret-0123456789abcdef0123456789ab", AuthMethod: "client_secret_basic",
 		Grants: []string{"client_credentials"}, Resources: []string{testAudience, bffDemoAudience}}
 
-	allClients = []testClient{webClient, postClient, mobileClient, otherClient, serviceClient, rsClient}
+	// auditorClient is a trusted introspector: the tests' oracle of whether a
+	// token is active (harness.introspect), whoever it was issued to.
+	auditorClient = testClient{ID: "auditor", Secret: "auditor-secret-0123456789abcdef012345", AuthMethod: "client_secret_basic",
+		Grants: []string{"client_credentials"}, Introspector: true}
+
+	allClients = []testClient{webClient, postClient, mobileClient, otherClient, serviceClient, rsClient, auditorClient}
 )
 
 // clock is an adjustable clock: real time plus an offset.
@@ -249,7 +256,7 @@ func fixtureClient(c testClient) storage.NewClient {
 	nc := storage.NewClient{
 		ID: c.ID, Name: c.ID, Public: c.Public, FirstParty: c.FirstParty, TokenEndpointAuthMethod: c.AuthMethod,
 		GrantTypes: c.Grants, Scopes: []string{"read", "write"}, Audience: []string{testAudience},
-		Resources: c.Resources,
+		Resources: c.Resources, Introspector: c.Introspector,
 	}
 	if !c.Public {
 		nc.SecretHash, _ = testSecretHasher().Hash(context.Background(), []byte(c.Secret))

@@ -62,11 +62,10 @@ func (s *Server) introspect(c echo.Context) error {
 		}
 		return s.writeOAuthError(c, err)
 	}
-	ar := ir.GetAccessRequester()
-	if !mayIntrospect(caller, ar) {
+	ar, tokenUse := ir.GetAccessRequester(), ir.GetTokenUse()
+	if !mayIntrospect(caller, ar, tokenUse) {
 		return c.JSON(http.StatusOK, introspectionResponse{Active: false})
 	}
-	tokenUse := ir.GetTokenUse()
 	resp := introspectionResponse{
 		Active:   true,
 		Scope:    strings.Join(ar.GetGrantedScopes(), " "),
@@ -123,11 +122,15 @@ func (s *Server) introspectingClient(r *http.Request) (*storage.Client, error) {
 }
 
 // mayIntrospect is who may learn what (RFC 7662 §2.1, §4): a trusted
-// introspector everything; any other client its own tokens, and tokens
-// granted for a resource it is registered to serve.
-func mayIntrospect(caller *storage.Client, token fosite.Requester) bool {
+// introspector everything; any other client its own tokens, and access
+// tokens granted for a resource it is registered to serve. A refresh token
+// is never presented to a resource, so its audience earns an API nothing.
+func mayIntrospect(caller *storage.Client, token fosite.Requester, use fosite.TokenUse) bool {
 	if caller.Introspector || token.GetClient().GetID() == caller.GetID() {
 		return true
+	}
+	if use != fosite.AccessToken {
+		return false
 	}
 	for _, aud := range token.GetGrantedAudience() {
 		if slices.Contains(caller.Resources, aud) {

@@ -48,11 +48,11 @@ func TestIntrospectionFaultIsNotAnAnswer(t *testing.T) {
 				{name: "introspect refresh token", do: func() response { return h.introspect(tk.Refresh) }},
 				{name: "introspect refresh token, hinted", do: func() response {
 					return h.post("/oauth2/introspect", "application/x-www-form-urlencoded",
-						url.Values{"token": {tk.Refresh}, "token_type_hint": {"refresh_token"}}.Encode(), &rsClient)
+						url.Values{"token": {tk.Refresh}, "token_type_hint": {"refresh_token"}}.Encode(), &auditorClient)
 				}},
 				{name: "introspect access token, hinted as refresh", do: func() response {
 					return h.post("/oauth2/introspect", "application/x-www-form-urlencoded",
-						url.Values{"token": {tk.Access}, "token_type_hint": {"refresh_token"}}.Encode(), &rsClient)
+						url.Values{"token": {tk.Access}, "token_type_hint": {"refresh_token"}}.Encode(), &auditorClient)
 				}},
 				{name: "revoke refresh token", do: func() response { return h.revoke(webClient, tk.Refresh, "") }},
 			} {

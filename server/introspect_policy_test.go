@@ -41,7 +41,7 @@ func TestIntrospectionWhoMayLearnWhat(t *testing.T) {
 		{name: "own refresh token", caller: webClient, token: web.Refresh, active: true},
 		{name: "own client_credentials token", caller: serviceClient, token: svc.Access, active: true},
 		{name: "resource server, token for its API", caller: rsClient, token: web.Access, active: true},
-		{name: "resource server, refresh token for its API", caller: rsClient, token: mobile.Refresh, active: true},
+		{name: "resource server, refresh token for its API", caller: rsClient, token: mobile.Refresh},
 		{name: "resource server of another API", caller: otherAPIClient, token: web.Access},
 		{name: "resource server of another API, refresh token", caller: otherAPIClient, token: web.Refresh},
 		{name: "another client's access token", caller: otherClient, token: web.Access},
