@@ -18,14 +18,19 @@ func (s *Server) audit(ctx context.Context, e storage.AuditEvent) {
 			e.IP, e.UserAgent = src.ip, src.userAgent
 		}
 		writeNow, due := s.auditAgg.add(s.now(), e)
-		for _, d := range due {
-			s.record(ctx, d)
-		}
+		s.recordCounted(ctx, due)
 		if !writeNow {
 			return
 		}
 	}
 	s.record(ctx, e)
+}
+
+// recordCounted stores the rows of counted occurrences in one commit.
+func (s *Server) recordCounted(ctx context.Context, rows []storage.AuditEvent) {
+	if err := s.store.RecordAudits(ctx, rows); err != nil {
+		s.log.Warn("counted audit events not recorded", "rows", len(rows), "cause", err.Error())
+	}
 }
 
 // record stores one audit row. A failure to record is logged, not

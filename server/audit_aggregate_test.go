@@ -170,8 +170,20 @@ func TestAuditAggregateBounded(t *testing.T) {
 	}
 	close(ids)
 	wg.Wait()
+	// The next minute's first event, from another address, writes the
+	// ended minute's counts: they keep their own addresses (the overflow
+	// row none), not the flushing request's.
+	h.srvClock.Advance(time.Minute)
+	bogusClient(t, h, clientFrom(t, userIP), "next-minute")
+	for _, e := range h.auditEvents() {
+		if e.Type == "client_auth_failed" && e.ClientID != "next-minute" && e.IP == userIP {
+			t.Fatalf("counted row %q written with the flushing request's address", e.ClientID+e.Detail)
+		}
+	}
 	srv.FlushAudit(t.Context())
 	rows, counts := eventsOf(h, "client_auth_failed")
+	rows-- // next-minute's
+	delete(counts, "next-minute@"+userIP)
 	var total int64
 	for _, n := range counts {
 		total += n

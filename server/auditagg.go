@@ -108,7 +108,5 @@ func (a *auditAggregator) drain() []storage.AuditEvent {
 // FlushAudit writes the counted occurrences of aggregated audit events.
 // serve calls it every minute and once on shutdown.
 func (s *Server) FlushAudit(ctx context.Context) {
-	for _, e := range s.auditAgg.drain() {
-		s.record(ctx, e)
-	}
+	s.recordCounted(ctx, s.auditAgg.drain())
 }
