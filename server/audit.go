@@ -18,9 +18,7 @@ func (s *Server) audit(ctx context.Context, e storage.AuditEvent) {
 			e.IP, e.UserAgent = src.ip, src.userAgent
 		}
 		writeNow, due := s.auditAgg.add(s.now(), e)
-		for _, d := range due {
-			s.record(ctx, d)
-		}
+		s.recordAll(ctx, due)
 		if !writeNow {
 			return
 		}
@@ -33,6 +31,13 @@ func (s *Server) audit(ctx context.Context, e storage.AuditEvent) {
 func (s *Server) record(ctx context.Context, e storage.AuditEvent) {
 	if err := s.store.RecordAudit(ctx, e); err != nil {
 		s.log.Warn("audit event not recorded", "event", e.Type, "cause", err.Error())
+	}
+}
+
+// recordAll stores aggregated rows in one write; a failure is logged.
+func (s *Server) recordAll(ctx context.Context, events []storage.AuditEvent) {
+	if err := s.store.RecordAudits(ctx, events); err != nil {
+		s.log.Warn("audit events not recorded", "events", len(events), "cause", err.Error())
 	}
 }
 

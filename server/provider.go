@@ -53,6 +53,7 @@ type Store interface {
 	ThrottleFail(ctx context.Context, key string, p storage.ThrottlePolicy) (time.Duration, error)
 	ThrottleReset(ctx context.Context, key string) error
 	RecordAudit(ctx context.Context, e storage.AuditEvent) error
+	RecordAudits(ctx context.Context, events []storage.AuditEvent) error
 }
 
 // providerSettings is what the fosite composition needs from configuration.
