@@ -81,10 +81,11 @@ func ServiceLinks(environ []string) []string {
 }
 
 // serviceLink reports whether name=value is one of the variables the
-// kubelet injects into every pod of a namespace that has a Service named
-// "rotor" (enableServiceLinks, on by default; Kubernetes docs, Service,
-// "Environment variables"). For a Service with cluster IP 10.0.0.11 and
-// TCP port 8080 named "http" they are:
+// kubelet injects into every pod of a namespace for each Service whose name
+// starts with "rotor" (enableServiceLinks, on by default; Kubernetes docs,
+// Service, "Environment variables"): the Service's name upper-cased, with
+// dashes turned into underscores, then the link. For a Service named rotor
+// with cluster IP 10.0.0.11 and TCP port 8080 named "http" they are:
 //
 //	ROTOR_SERVICE_HOST=10.0.0.11
 //	ROTOR_SERVICE_PORT=8080
@@ -95,16 +96,33 @@ func ServiceLinks(environ []string) []string {
 //	ROTOR_PORT_8080_TCP_PORT=8080
 //	ROTOR_PORT_8080_TCP_ADDR=10.0.0.11
 //
+// and a Service named rotor-postgresql (a chart's database next to a
+// release named rotor) gets the same under ROTOR_POSTGRESQL_.
+//
 // Both the name and the value must have the kubelet's exact shape
 // (upper case, an IP address, a port number, the protocol repeated), so a
 // typo in a real key, or ROTOR_PORT=8080 meant as a setting, is still
-// refused. The rule holds because no configuration key is "port" or lies
-// in a section "port" or "service" (TestServiceLinksCannotShadowKeys).
+// refused. Real keys are matched before service links, and no key has a
+// link's shape (TestServiceLinksCannotShadowKeys).
 func serviceLink(name, value string) bool {
 	rest, ok := strings.CutPrefix(name, envPrefix)
 	if !ok {
 		return false
 	}
+	if link(rest, value) {
+		return true
+	}
+	// ROTOR_<NAME>_<link> for a Service named rotor-<name>.
+	for i := 1; i < len(rest); i++ {
+		if rest[i] == '_' && isServiceNameTail(rest[:i]) && link(rest[i+1:], value) {
+			return true
+		}
+	}
+	return false
+}
+
+// link checks the part of a service link after the Service's name.
+func link(rest, value string) bool {
 	switch {
 	case rest == "SERVICE_HOST":
 		return isIP(value)
@@ -119,6 +137,21 @@ func serviceLink(name, value string) bool {
 		return portLink(strings.TrimPrefix(rest, "PORT_"), value)
 	}
 	return false
+}
+
+// isServiceNameTail accepts what follows "rotor-" in a Service name (an
+// RFC 1035 label: a-z, 0-9 and '-', ending in a letter or digit) as the
+// kubelet spells it: upper-cased, dashes turned into underscores.
+func isServiceNameTail(s string) bool {
+	if s == "" || len(s) > 57 || s[len(s)-1] == '_' {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 // portLink checks the Docker-link style variables after ROTOR_PORT_:

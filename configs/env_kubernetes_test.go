@@ -53,6 +53,28 @@ func TestKubernetesServiceLinksAreIgnored(t *testing.T) {
 			"ROTOR_SERVICE_PORT_DNS_1=53",
 			"ROTOR_SERVICE_PORT_1DNS=53",
 		}},
+		{name: "Services named rotor-postgresql and rotor-metrics-2", env: []string{
+			"ROTOR_POSTGRESQL_SERVICE_HOST=10.96.0.7",
+			"ROTOR_POSTGRESQL_SERVICE_PORT=5432",
+			"ROTOR_POSTGRESQL_SERVICE_PORT_TCP_POSTGRESQL=5432",
+			"ROTOR_POSTGRESQL_PORT=tcp://10.96.0.7:5432",
+			"ROTOR_POSTGRESQL_PORT_5432_TCP=tcp://10.96.0.7:5432",
+			"ROTOR_POSTGRESQL_PORT_5432_TCP_PROTO=tcp",
+			"ROTOR_POSTGRESQL_PORT_5432_TCP_PORT=5432",
+			"ROTOR_POSTGRESQL_PORT_5432_TCP_ADDR=10.96.0.7",
+			"ROTOR_METRICS_2_SERVICE_HOST=10.96.0.8",
+			"ROTOR_METRICS_2_SERVICE_PORT=9090",
+			"ROTOR_METRICS_2_PORT=tcp://10.96.0.8:9090",
+			"ROTOR_METRICS_2_PORT_9090_TCP_ADDR=10.96.0.8",
+		}},
+		{name: "Services named after sections (rotor-http, rotor-database)", env: []string{
+			"ROTOR_HTTP_SERVICE_HOST=10.96.0.9",
+			"ROTOR_HTTP_SERVICE_PORT=80",
+			"ROTOR_HTTP_PORT=tcp://10.96.0.9:80",
+			"ROTOR_HTTP_PORT_80_TCP_PORT=80",
+			"ROTOR_DATABASE_SERVICE_HOST=10.96.0.10",
+			"ROTOR_DATABASE_PORT=tcp://10.96.0.10:5432",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +143,13 @@ func TestNearMissesOfServiceLinksAreRefused(t *testing.T) {
 		{"ADDR that is a host name", "ROTOR_PORT_8080_TCP_ADDR=rotor", "port.8080_tcp_addr"},
 		{"unknown field", "ROTOR_PORT_8080_TCP_HOST=10.0.0.11", "port.8080_tcp_host"},
 		{"field with a suffix", "ROTOR_PORT_8080_TCP_ADDR_X=10.0.0.11", "port.8080_tcp_addr_x"},
+		{"another Service's host that is a host name", "ROTOR_POSTGRESQL_SERVICE_HOST=db", "postgresql.service_host"},
+		{"another Service's ROTOR_X_PORT meant as a setting", "ROTOR_POSTGRESQL_PORT=5432", "postgresql.port"},
+		{"another Service's name in lower case", "ROTOR_postgresql_SERVICE_PORT=5432", "postgresql.service_port"},
+		{"another Service's name ending in a dash", "ROTOR_POSTGRESQL__SERVICE_PORT=5432", "postgresql._service_port"},
+		{"another Service's name with a dash", "ROTOR_POSTGRES-QL_SERVICE_PORT=5432", "postgres-ql.service_port"},
+		{"another Service's port link whose port differs", "ROTOR_POSTGRESQL_PORT_5432_TCP=tcp://10.0.0.11:5433", "postgresql.port_5432_tcp"},
+		{"a real key with a link's value", "ROTOR_HTTP_ADR=tcp://10.0.0.11:8080", "http.adr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -143,8 +172,18 @@ func TestNearMissesOfServiceLinksAreRefused(t *testing.T) {
 
 // TestServiceLinksCannotShadowKeys keeps the rule serviceLink relies on: a
 // key named port, or in a section port or service, could be set by the
-// kubelet's variables rather than by the operator.
+// kubelet's variables rather than by the operator; so could any key whose
+// variable has a link's shape for some Service named rotor-<name>.
 func TestServiceLinksCannotShadowKeys(t *testing.T) {
+	values := []string{"10.0.0.11", "8080", "tcp://10.0.0.11:8080", "tcp", "udp", "sctp"}
+	for key := range leafKeys {
+		name := envPrefix + strings.ToUpper(strings.Replace(key, ".", "_", 1))
+		for _, v := range values {
+			if serviceLink(name, v) {
+				t.Errorf("%s=%s, the variable of key %q, has a service link's shape", name, v, key)
+			}
+		}
+	}
 	for _, keys := range []map[string]bool{leafKeys, sectionKeys} {
 		for key := range keys {
 			section, _, _ := strings.Cut(key, ".")

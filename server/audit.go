@@ -18,7 +18,7 @@ func (s *Server) audit(ctx context.Context, e storage.AuditEvent) {
 			e.IP, e.UserAgent = src.ip, src.userAgent
 		}
 		writeNow, due := s.auditAgg.add(s.now(), e)
-		s.recordCounted(ctx, due)
+		s.recordAll(ctx, due)
 		if !writeNow {
 			return
 		}
@@ -26,18 +26,18 @@ func (s *Server) audit(ctx context.Context, e storage.AuditEvent) {
 	s.record(ctx, e)
 }
 
-// recordCounted stores the rows of counted occurrences in one commit.
-func (s *Server) recordCounted(ctx context.Context, rows []storage.AuditEvent) {
-	if err := s.store.RecordAudits(ctx, rows); err != nil {
-		s.log.Warn("counted audit events not recorded", "rows", len(rows), "cause", err.Error())
-	}
-}
-
 // record stores one audit row. A failure to record is logged, not
 // returned: the request itself went through.
 func (s *Server) record(ctx context.Context, e storage.AuditEvent) {
 	if err := s.store.RecordAudit(ctx, e); err != nil {
 		s.log.Warn("audit event not recorded", "event", e.Type, "cause", err.Error())
+	}
+}
+
+// recordAll stores aggregated rows in one write; a failure is logged.
+func (s *Server) recordAll(ctx context.Context, events []storage.AuditEvent) {
+	if err := s.store.RecordAudits(ctx, events); err != nil {
+		s.log.Warn("audit events not recorded", "events", len(events), "cause", err.Error())
 	}
 }
 

@@ -21,26 +21,35 @@ var aggregatedEvents = map[string]bool{
 // overflow row per event type.
 const maxAuditSources = 1000
 
+// maxAuditImmediate bounds how many new sources a minute have their first
+// occurrence written at once; those of the others are counted and written
+// with the minute's rows, in one transaction, so that varying the client
+// id or account does not buy one write each.
+const maxAuditImmediate = 20
+
 // auditSource is what an aggregated event is counted per.
 type auditSource struct {
 	typ, clientID, email, ip string
 }
 
 type auditAggregate struct {
-	first storage.AuditEvent
-	last  time.Time
-	more  int64 // occurrences after the first, not yet written
+	first   storage.AuditEvent
+	last    time.Time
+	more    int64 // occurrences after the first, not yet written
+	written bool  // the first occurrence has been written
 }
 
 // auditAggregator writes the first occurrence of a source's event in a
-// minute at once (so an operator sees the attack begin) and counts the
-// others, which FlushAudit or the next minute's first event writes as one
-// row with their count. A crash loses at most a minute of counts.
+// minute at once (so an operator sees the attack begin), for at most
+// maxAuditImmediate sources a minute, and counts the others, which
+// FlushAudit or the next minute's first event writes as one row per source
+// with their count. A crash loses at most a minute of counts.
 type auditAggregator struct {
-	mu       sync.Mutex
-	minute   time.Time
-	sources  map[auditSource]*auditAggregate
-	overflow map[string]*auditAggregate
+	mu        sync.Mutex
+	minute    time.Time
+	immediate int // first occurrences written at once this minute
+	sources   map[auditSource]*auditAggregate
+	overflow  map[string]*auditAggregate
 }
 
 func newAuditAggregator() *auditAggregator {
@@ -56,6 +65,10 @@ func (a *auditAggregator) add(now time.Time, e storage.AuditEvent) (writeNow boo
 		due = a.drainLocked()
 		a.minute = m
 	}
+	// Cut to the columns' sizes first: the sources held until the minute
+	// ends are then bounded in memory, and values the rows can't tell
+	// apart count as one source.
+	e = e.Bounded()
 	k := auditSource{typ: e.Type, clientID: e.ClientID, email: e.Email, ip: e.IP}
 	if ag, ok := a.sources[k]; ok {
 		ag.more++
@@ -65,14 +78,22 @@ func (a *auditAggregator) add(now time.Time, e storage.AuditEvent) (writeNow boo
 	if len(a.sources) >= maxAuditSources {
 		ag, ok := a.overflow[e.Type]
 		if !ok {
-			ag = &auditAggregate{first: storage.AuditEvent{Type: e.Type, Detail: "aggregated: more sources than tracked in a minute"}}
+			// The overflow row counts occurrences only (more); it has
+			// no first occurrence of its own.
+			ag = &auditAggregate{first: storage.AuditEvent{Type: e.Type, Detail: "aggregated: more sources than tracked in a minute"}, written: true}
 			a.overflow[e.Type] = ag
 		}
 		ag.more++
 		ag.last = now
 		return false, due
 	}
-	a.sources[k] = &auditAggregate{first: e, last: now}
+	ag := &auditAggregate{first: e, last: now}
+	a.sources[k] = ag
+	if a.immediate >= maxAuditImmediate {
+		return false, due
+	}
+	a.immediate++
+	ag.written = true
 	return true, due
 }
 
@@ -81,7 +102,7 @@ func (a *auditAggregator) add(now time.Time, e storage.AuditEvent) (writeNow boo
 func (a *auditAggregator) drainLocked() []storage.AuditEvent {
 	var out []storage.AuditEvent
 	for _, ag := range a.sources {
-		if ag.more > 0 {
+		if ag.more > 0 || !ag.written {
 			out = append(out, ag.row())
 		}
 	}
@@ -90,12 +111,18 @@ func (a *auditAggregator) drainLocked() []storage.AuditEvent {
 	}
 	clear(a.sources)
 	clear(a.overflow)
+	a.immediate = 0
 	return out
 }
 
+// row is the source's occurrences not yet written, the first included
+// when it was not written at once.
 func (ag *auditAggregate) row() storage.AuditEvent {
 	e := ag.first
 	e.Time, e.Count = ag.last.UTC(), ag.more
+	if !ag.written {
+		e.Count++
+	}
 	return e
 }
 
@@ -108,5 +135,5 @@ func (a *auditAggregator) drain() []storage.AuditEvent {
 // FlushAudit writes the counted occurrences of aggregated audit events.
 // serve calls it every minute and once on shutdown.
 func (s *Server) FlushAudit(ctx context.Context) {
-	s.recordCounted(ctx, s.auditAgg.drain())
+	s.recordAll(ctx, s.auditAgg.drain())
 }

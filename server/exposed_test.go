@@ -39,6 +39,8 @@ func TestStrictTransportSecurity(t *testing.T) {
 	}{
 		{name: "https issuer", issuer: "https://id.example.com", want: want},
 		{name: "https issuer with a path", issuer: "https://example.com/id", want: want},
+		{name: "https issuer with an upper-case scheme", issuer: "HTTPS://id.example.com", want: want},
+		{name: "https issuer with a mixed-case scheme", issuer: "Https://id.example.com", want: want},
 		{name: "http loopback issuer", issuer: "http://127.0.0.1:8080", want: ""},
 	}
 	for _, tt := range tests {

@@ -186,6 +186,7 @@ func codeGrantFactory(config fosite.Configurator, store any, strategy any) any {
 	return &singleUseCodeGrant{
 		AuthorizeExplicitGrantHandler: compose.OAuth2AuthorizeExplicitFactory(config, store, strategy).(*oauth2.AuthorizeExplicitGrantHandler),
 		families:                      store.(familyRevoker),
+		sessions:                      store.(browserSessionChecker),
 	}
 }
 

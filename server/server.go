@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -202,7 +203,8 @@ func (s *Server) routes() {
 		XFrameOptions:      "DENY",
 		ReferrerPolicy:     "no-referrer",
 	}))
-	if strings.HasPrefix(s.issuer, "https://") {
+	// The scheme as URLs read it: case-insensitive (RFC 3986 §3.1).
+	if u, err := url.Parse(s.issuer); err == nil && u.Scheme == "https" {
 		e.Use(strictTransportSecurity)
 	}
 

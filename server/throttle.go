@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -38,7 +39,18 @@ func (o ThrottleOptions) policies() (account, ip storage.ThrottlePolicy) {
 }
 
 func accountKey(email string) string { return "acct:" + storage.NormalizeEmail(email) }
-func ipKey(ip string) string         { return "ip:" + ip }
+
+// ipKey is the throttle key of a client address. An IPv6 client is
+// throttled by its /64: one host or home network is given a whole /64 and
+// picks addresses in it at will (RFC 8981 temporary addresses), so per
+// address it could guess without limit. Audit events and logs keep the
+// full address.
+func ipKey(ip string) string {
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		return "ip:" + netip.PrefixFrom(a.WithZone(""), 64).Masked().String()
+	}
+	return "ip:" + ip
+}
 
 // signInFailed counts a wrong password against the account and the IP.
 func (s *Server) signInFailed(ctx context.Context, r *http.Request, email, clientID string) {

@@ -66,3 +66,26 @@ func TestForwardedHeadersNeedTrust(t *testing.T) {
 		}
 	}
 }
+
+// TestThrottleIPv6ByPrefix: an IPv6 client picks any address of its /64,
+// so failures count against the /64: 21 guesses from as many addresses
+// of one /64 throttle the whole /64, not a neighbouring one.
+func TestThrottleIPv6ByPrefix(t *testing.T) {
+	s := signInSurfaces[0]
+	a := newAbuseHarness(t, abuseConfig{throttle: throttleOpts,
+		proxies: []netip.Prefix{netip.MustParsePrefix(proxyIP + "/32")}})
+	lb := clientFrom(t, proxyIP)
+	xff := func(ip string) http.Header { return http.Header{"X-Forwarded-For": {ip}} }
+	for i := 1; i <= 21; i++ {
+		s.wantFailed(t, s.try(t, a.harness, lb, fmt.Sprintf("user%d@example.com", i), "guess", xff(fmt.Sprintf("2001:db8:1:2::%x", i))), fmt.Sprintf("failure %d", i))
+	}
+	for _, ip := range []string{"2001:db8:1:2::ffff", "2001:db8:1:2:8000::1", "[2001:DB8:1:2:0:0:0:abcd]:443"} {
+		s.wantThrottled(t, s.try(t, a.harness, lb, bobEmail, bobPassword, xff(ip)), "bob from "+ip)
+	}
+	s.wantOK(t, s.try(t, a.harness, lb, bobEmail, bobPassword, xff("2001:db8:1:3::1")), "bob from the next /64")
+	for _, e := range a.auditEvents() {
+		if e.Type == "login_failed" && e.IP == "2001:db8:1:2::/64" {
+			t.Errorf("audit event names the /64, want the address")
+		}
+	}
+}

@@ -34,24 +34,6 @@ func (s *Store) RecordAudit(ctx context.Context, e AuditEvent) error {
 	return s.recordAudit(s.writer(ctx), ctx, e)
 }
 
-// RecordAudits stores events that were counted earlier, in one
-// transaction: one commit however many rows. Each names its own client
-// address; none takes ctx's (that is the request that happened to flush
-// them).
-func (s *Store) RecordAudits(ctx context.Context, events []AuditEvent) error {
-	if len(events) == 0 {
-		return nil
-	}
-	return s.inTx(ctx, func(tx *gorm.DB) error {
-		for _, e := range events {
-			if err := s.recordAudit(tx, context.Background(), e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
 // recordAudit stores e through db; an event that names no client address
 // takes the one of the request in ctx (WithAuditInfo).
 func (s *Store) recordAudit(db *gorm.DB, ctx context.Context, e AuditEvent) error {
@@ -66,13 +48,7 @@ func (s *Store) recordAudit(db *gorm.DB, ctx context.Context, e AuditEvent) erro
 			e.IP, e.UserAgent = ai.ip, ai.userAgent
 		}
 	}
-	// Values come from requests: cut them to the columns' sizes, which
-	// PostgreSQL enforces.
-	e.UserAgent = cut(e.UserAgent, 512)
-	e.Email = cut(e.Email, 320)
-	e.ClientID = cut(e.ClientID, 255)
-	e.Detail = cut(e.Detail, 512)
-	e.IP = cut(e.IP, 64)
+	e = e.Bounded()
 	if err := db.Create(&e).Error; err != nil {
 		return fmt.Errorf("record audit event: %w", mapErr(err))
 	}
@@ -80,6 +56,46 @@ func (s *Store) recordAudit(db *gorm.DB, ctx context.Context, e AuditEvent) erro
 		s.opts.OnAudit(e)
 	}
 	return nil
+}
+
+// RecordAudits stores events in one transaction (and hands each to
+// Options.OnAudit once it is committed), so that many rows take the
+// database writer once.
+func (s *Store) RecordAudits(ctx context.Context, events []AuditEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	rows := make([]AuditEvent, len(events))
+	for i, e := range events {
+		if e.Time.IsZero() {
+			e.Time = s.now().UTC()
+		}
+		rows[i] = e.Bounded()
+		rows[i].Count = max(rows[i].Count, 1)
+	}
+	err := s.inTx(ctx, func(tx *gorm.DB) error {
+		return tx.CreateInBatches(&rows, 200).Error
+	})
+	if err != nil {
+		return fmt.Errorf("record %d audit events: %w", len(rows), mapErr(err))
+	}
+	if s.opts.OnAudit != nil {
+		for _, e := range rows {
+			s.opts.OnAudit(e)
+		}
+	}
+	return nil
+}
+
+// Bounded returns e with its values cut to the columns' sizes (which
+// PostgreSQL enforces): they come from requests.
+func (e AuditEvent) Bounded() AuditEvent {
+	e.UserAgent = cut(e.UserAgent, 512)
+	e.Email = cut(e.Email, 320)
+	e.ClientID = cut(e.ClientID, 255)
+	e.Detail = cut(e.Detail, 512)
+	e.IP = cut(e.IP, 64)
+	return e
 }
 
 type auditKey struct{}

@@ -71,6 +71,18 @@ func (s *Store) BrowserSessionByCookie(ctx context.Context, cookie string) (Brow
 	return BrowserSession{SID: row.SID, UserID: row.UserID, AuthTime: row.AuthTime, ExpiresAt: row.ExpiresAt}, nil
 }
 
+// BrowserSessionLive reports whether the session sid exists, has not
+// ended and has not expired.
+func (s *Store) BrowserSessionLive(ctx context.Context, sid string) (bool, error) {
+	var n int64
+	err := s.reader(ctx).Model(&browserSessionRow{}).
+		Where("sid = ? AND ended_at IS NULL AND expires_at > ?", sid, s.now().UTC()).Count(&n).Error
+	if err != nil {
+		return false, fmt.Errorf("read browser session %s: %w", sid, mapErr(err))
+	}
+	return n > 0, nil
+}
+
 // EndBrowserSession ends the session sid and revokes the token families
 // it created (RP-initiated logout), except those granted offline_access:
 // that scope asks for access while the user is not signed in (OpenID

@@ -138,9 +138,19 @@ func testBrowserSessions(t *testing.T, f *fixture) {
 	}
 	_, err = f.s.BrowserSessionByCookie(ctx, "unknown-cookie")
 	checkErr(t, "unknown cookie", err, fosite.ErrNotFound)
+	wantLive := func(what, sid string, want bool) {
+		t.Helper()
+		live, err := f.s.BrowserSessionLive(ctx, sid)
+		if err != nil || live != want {
+			t.Errorf("BrowserSessionLive(%s) = %v, %v; want %v", what, live, err, want)
+		}
+	}
+	wantLive("a live session", "sid-1", true)
+	wantLive("an unknown sid", "sid-unknown", false)
 	f.clock.Add(time.Hour + time.Second)
 	_, err = f.s.BrowserSessionByCookie(ctx, "cookie-1")
 	checkErr(t, "expired session", err, fosite.ErrNotFound)
+	wantLive("an expired session", "sid-1", false)
 }
 
 func testEndBrowserSession(t *testing.T, f *fixture) {
@@ -183,6 +193,11 @@ func testEndBrowserSession(t *testing.T, f *fixture) {
 	checkErr(t, "ended session", err, fosite.ErrNotFound)
 	if _, err := f.s.BrowserSessionByCookie(ctx, "cookie-2"); err != nil {
 		t.Errorf("other session: %v", err)
+	}
+	for sid, want := range map[string]bool{"sid-1": false, "sid-2": true} {
+		if live, err := f.s.BrowserSessionLive(ctx, sid); err != nil || live != want {
+			t.Errorf("BrowserSessionLive(%s) after ending sid-1 = %v, %v; want %v", sid, live, err, want)
+		}
 	}
 	for _, n := range []string{"1", "2"} {
 		f.refreshState(t, "rt-"+n, fosite.ErrInactiveToken)
