@@ -281,6 +281,13 @@ func (b *bff) logout(c echo.Context) error {
 		return bffError(c, http.StatusBadRequest, "invalid_request", "return_to must be a path on this site.")
 	}
 	sess, err := b.current(c)
+	if errors.Is(err, errNoSession) {
+		// Nothing left here (signed out already, or the family was revoked),
+		// but the browser may still hold the OP's sign-in session, which
+		// only the OP can end: without a hint it asks the user to confirm.
+		b.setCookie(c, cookieBFFSession, "", -1, http.SameSiteStrictMode)
+		return c.JSON(http.StatusOK, map[string]string{"end_session_url": b.endSessionURL(c, "", returnTo)})
+	}
 	if err != nil {
 		return b.sessionFailure(c, err)
 	}

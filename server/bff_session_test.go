@@ -8,8 +8,9 @@ import (
 	"time"
 )
 
-// The cookies that name no session: /bff/session, /bff/api/* and
-// /bff/logout answer 401 JSON (never a redirect, never a 500).
+// The cookies that name no session: /bff/session and /bff/api/* answer
+// 401 JSON (never a redirect, never a 500); /bff/logout still hands the
+// browser the OP's logout URL (see wantLogoutWithoutSession).
 func TestBFFNoSession(t *testing.T) {
 	h := newBFFHarness(t, bffConfig{})
 	b := h.newBrowser()
@@ -57,6 +58,10 @@ func TestBFFNoSession(t *testing.T) {
 			t.Run(ep.name+"/"+ck.name, func(t *testing.T) {
 				r := h.send(bffReq{method: ep.method, url: ep.path,
 					header: map[string]string{"Cookie": ck.header, "X-CSRF": "1"}})
+				if ep.path == "/bff/logout" {
+					wantLogoutWithoutSession(t, h, r)
+					return
+				}
 				wantBFFError(t, r, http.StatusUnauthorized, "unauthorized")
 			})
 		}
@@ -95,6 +100,10 @@ func TestBFFLogout(t *testing.T) {
 	} {
 		t.Run("old cookie/"+tc.name, func(t *testing.T) {
 			r := h.send(bffReq{method: tc.method, url: tc.path, header: withSession(cookie, map[string]string{"X-CSRF": "1"})})
+			if tc.path == "/bff/logout" {
+				wantLogoutWithoutSession(t, h, r)
+				return
+			}
 			wantBFFError(t, r, http.StatusUnauthorized, "unauthorized")
 		})
 	}
@@ -153,7 +162,7 @@ func TestBFFSessionEnds(t *testing.T) {
 	gone := []step{
 		{http.MethodGet, "/bff/session", http.StatusUnauthorized},
 		{http.MethodGet, "/bff/api/hello", http.StatusUnauthorized},
-		{http.MethodPost, "/bff/logout", http.StatusUnauthorized},
+		{http.MethodPost, "/bff/logout", http.StatusOK},
 	}
 	for _, tc := range []struct {
 		name  string
@@ -164,7 +173,7 @@ func TestBFFSessionEnds(t *testing.T) {
 			if _, err := h.store.RevokeSubjectFamilies(context.Background(), h.users[aliceEmail].ID, "test"); err != nil {
 				h.t.Fatal(err)
 			}
-		}, steps: append([]step{{http.MethodPost, "/bff/logout", http.StatusUnauthorized}}, gone...)},
+		}, steps: append([]step{{http.MethodPost, "/bff/logout", http.StatusOK}}, gone...)},
 		{name: "session lifetime over", end: func(h *bffHarness) {
 			h.storeClock.Advance(25 * time.Hour)
 		}, steps: gone},
@@ -187,5 +196,23 @@ func TestBFFSessionEnds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// wantLogoutWithoutSession: /bff/logout with no live BFF session clears
+// the cookie and answers the OP's logout URL without a hint, so that the
+// browser can still end its sign-in session there (the OP asks first).
+func wantLogoutWithoutSession(t *testing.T, h *bffHarness, r bffResp) {
+	t.Helper()
+	end := r.str("end_session_url")
+	if r.Status != http.StatusOK || !strings.HasPrefix(end, h.URL+"/oauth2/logout?") || strings.Contains(end, "id_token_hint") {
+		t.Fatalf("logout without a session: status %d, body %s; want 200 with the OP's logout URL and no hint", r.Status, r.Raw)
+	}
+	if ck := r.cookie(bffSessionName); ck == nil || ck.MaxAge >= 0 {
+		t.Errorf("logout without a session does not clear the cookie")
+	}
+	page := h.send(bffReq{url: end})
+	if page.Status != http.StatusOK || !strings.Contains(string(page.Raw), "csrf_token") {
+		t.Errorf("the OP's logout URL: status %d, want the confirmation page (body %.300s)", page.Status, page.Raw)
 	}
 }
