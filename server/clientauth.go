@@ -80,10 +80,14 @@ var errClientUnreadable = errors.New("client lookup failed")
 // checkOneAuthMethod is RFC 6749 §2.3's "MUST NOT use more than one
 // authentication method in each request": HTTP Basic credentials with a
 // client_secret in the body, or with a body client_id naming another
-// client, are invalid_request.
+// client, are invalid_request; so is a client assertion (RFC 7521 §4.2,
+// which Rotor does not serve) next to either secret method.
 func checkOneAuthMethod(r *http.Request, form url.Values) error {
 	id, _, basic := r.BasicAuth()
+	assertion := form.Get("client_assertion_type") != "" || form.Get("client_assertion") != ""
 	switch {
+	case assertion && (basic || form.Get("client_secret") != ""):
+		return fosite.ErrInvalidRequest.WithHint("The client authenticated both with a client assertion and with a secret; use one method.")
 	case basic && form.Get("client_secret") != "":
 		return fosite.ErrInvalidRequest.WithHint("The client authenticated both with HTTP Basic and with client_secret in the body; use one method.")
 	case basic && form.Get("client_id") != "" && !sameClientID(id, form.Get("client_id")):
