@@ -81,7 +81,7 @@ func TestTokenTypeHintSpelling(t *testing.T) {
 	h := newHarness(t, config{})
 	tk := h.login(webClient, aliceEmail, alicePassword, "read")
 	bad := []string{"refresh_token ", " access_token", "Refresh_Token", "ACCESS_TOKEN", "refresh_token\t",
-		"refresh_token refresh_token", "access_token,refresh_token", "id_token", "refresh_token\x00", strings.Repeat("x", 2000)}
+		"refresh_token refresh_token", "access_token,refresh_token", "id_token", "refresh_token\u00a0", strings.Repeat("x", 2000)}
 	for _, hint := range bad {
 		t.Run("revoke "+hint[:min(len(hint), 30)], func(t *testing.T) {
 			h.t = t

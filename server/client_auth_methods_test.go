@@ -15,6 +15,9 @@ import (
 var eitherClient = testClient{ID: "either", FirstParty: true, Secret: "either-secret-0123456789abcdef0123456",
 	Grants: []string{"password", "refresh_token"}}
 
+// jwtBearerAssertion is RFC 7523's client_assertion_type.
+const jwtBearerAssertion = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
 // TestOneClientAuthMethod: HTTP Basic and client_secret in the body
 // together, or Basic with another client's client_id, are invalid_request
 // at every client-authenticated endpoint (RFC 6749 §2.3), with no
@@ -34,6 +37,10 @@ func TestOneClientAuthMethod(t *testing.T) {
 		{name: "basic and another client_id", basic: webClient, body: url.Values{"client_id": {"other"}}},
 		{name: "either client, both methods", basic: eitherClient, body: url.Values{"client_id": {"either"}, "client_secret": {eitherClient.Secret}}},
 		{name: "basic and a wrong body secret", basic: webClient, body: url.Values{"client_id": {"web"}, "client_secret": {"wrong"}}},
+		{name: "basic and a client assertion", basic: webClient, body: url.Values{"client_assertion_type": {jwtBearerAssertion}, "client_assertion": {"x.y.z"}}},
+		{name: "basic and a bare client assertion", basic: webClient, body: url.Values{"client_assertion": {"x.y.z"}}},
+		{name: "body secret and a client assertion", body: url.Values{"client_id": {"post"}, "client_secret": {postClient.Secret},
+			"client_assertion_type": {jwtBearerAssertion}, "client_assertion": {"x.y.z"}}},
 	}
 	for _, tc := range cases {
 		for _, target := range []struct {
@@ -50,8 +57,12 @@ func TestOneClientAuthMethod(t *testing.T) {
 				for k, vs := range tc.body {
 					v[k] = vs
 				}
-				c := tc.basic
-				wantOAuthError(t, h.post(target.path, "application/x-www-form-urlencoded", v.Encode(), &c), http.StatusBadRequest, "invalid_request")
+				var basic *testClient
+				if tc.basic.ID != "" {
+					c := tc.basic
+					basic = &c
+				}
+				wantOAuthError(t, h.post(target.path, "application/x-www-form-urlencoded", v.Encode(), basic), http.StatusBadRequest, "invalid_request")
 			})
 		}
 	}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 
@@ -26,7 +28,10 @@ const (
 //     golang.org/x/oauth2 and oauth2-proxy retry a failed request with the
 //     other method: a wrong user password must reach them as
 //     invalid_grant, not as the second attempt's invalid_client;
-//   - a client registered for one method accepts only that one.
+//   - a client registered for one method accepts only that one;
+//   - a client that can't be read (a storage failure, not "no such
+//     client") is temporarily_unavailable: fosite would call it
+//     invalid_client, and a fault must never look like bad credentials.
 //
 // fosite's default strategy does the rest (the secret comparison, public
 // clients), over a store that presents an either-method client with the
@@ -43,7 +48,7 @@ type clientSource interface {
 
 func newClientAuthenticator(store clientSource, cfg fosite.Configurator) *clientAuthenticator {
 	return &clientAuthenticator{
-		plain: &fosite.Fosite{Store: store, Config: cfg},
+		plain: &fosite.Fosite{Store: authMethodStore{store, ""}, Config: cfg},
 		basic: &fosite.Fosite{Store: authMethodStore{store, authSecretBasic}, Config: cfg},
 		post:  &fosite.Fosite{Store: authMethodStore{store, authSecretPost}, Config: cfg},
 	}
@@ -53,23 +58,36 @@ func (a *clientAuthenticator) authenticate(ctx context.Context, r *http.Request,
 	if err := checkOneAuthMethod(r, form); err != nil {
 		return nil, err
 	}
+	f := a.plain
 	_, secret, basic := r.BasicAuth()
 	switch {
 	case basic && secret != "":
-		return a.basic.DefaultClientAuthenticationStrategy(ctx, r, form)
+		f = a.basic
 	case !basic && form.Get("client_id") != "" && form.Get("client_secret") != "":
-		return a.post.DefaultClientAuthenticationStrategy(ctx, r, form)
+		f = a.post
 	}
-	return a.plain.DefaultClientAuthenticationStrategy(ctx, r, form)
+	c, err := f.DefaultClientAuthenticationStrategy(ctx, r, form)
+	if errors.Is(err, errClientUnreadable) {
+		return nil, fosite.ErrTemporarilyUnavailable.WithWrap(err)
+	}
+	return c, err
 }
+
+// errClientUnreadable marks a client lookup that failed for another reason
+// than "no such client"; fosite wraps any lookup error in invalid_client.
+var errClientUnreadable = errors.New("client lookup failed")
 
 // checkOneAuthMethod is RFC 6749 §2.3's "MUST NOT use more than one
 // authentication method in each request": HTTP Basic credentials with a
 // client_secret in the body, or with a body client_id naming another
-// client, are invalid_request.
+// client, are invalid_request; so is a client assertion (RFC 7521 §4.2,
+// which Rotor does not serve) next to either secret method.
 func checkOneAuthMethod(r *http.Request, form url.Values) error {
 	id, _, basic := r.BasicAuth()
+	assertion := form.Get("client_assertion_type") != "" || form.Get("client_assertion") != ""
 	switch {
+	case assertion && (basic || form.Get("client_secret") != ""):
+		return fosite.ErrInvalidRequest.WithHint("The client authenticated both with a client assertion and with a secret; use one method.")
 	case basic && form.Get("client_secret") != "":
 		return fosite.ErrInvalidRequest.WithHint("The client authenticated both with HTTP Basic and with client_secret in the body; use one method.")
 	case basic && form.Get("client_id") != "" && !sameClientID(id, form.Get("client_id")):
@@ -86,7 +104,8 @@ func sameClientID(basicID, bodyID string) bool {
 }
 
 // authMethodStore presents a confidential client registered without a
-// method as registered for method, the one the request uses.
+// method as registered for method, the one the request uses (none: as
+// stored), and marks a lookup failure that is not "not found".
 type authMethodStore struct {
 	clientSource
 	method string
@@ -94,10 +113,12 @@ type authMethodStore struct {
 
 func (s authMethodStore) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	c, err := s.Client(ctx, id)
-	if err != nil {
+	if errors.Is(err, fosite.ErrNotFound) {
 		return nil, err
+	} else if err != nil {
+		return nil, fmt.Errorf("%w: %w", errClientUnreadable, err)
 	}
-	if c.IsPublic() || c.TokenEndpointAuthMethod != "" {
+	if s.method == "" || c.IsPublic() || c.TokenEndpointAuthMethod != "" {
 		return c, nil
 	}
 	// A copy: the stored client is shared through the client cache.

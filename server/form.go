@@ -16,8 +16,8 @@ const maxFormBytes = 64 << 10
 
 // parseStrictForm reads an application/x-www-form-urlencoded body and
 // rejects what RFC 6749 forbids or fosite would silently accept: a repeated
-// parameter (§3.1, §3.2), another content type, a body over 64 KiB and
-// malformed encoding. The parsed form is left in r.PostForm, where fosite
+// parameter (§3.1, §3.2), another content type, a body over 64 KiB,
+// malformed encoding, and a name or value that is not text (isText). The parsed form is left in r.PostForm, where fosite
 // takes it without parsing again.
 func parseStrictForm(r *http.Request) error {
 	if r.Method != http.MethodPost {
@@ -42,6 +42,9 @@ func parseStrictForm(r *http.Request) error {
 		if len(v) > 1 {
 			return fosite.ErrInvalidRequest.WithHintf("The parameter '%s' is repeated.", truncate(k, 64))
 		}
+		if !isText(k) || !isText(v[0]) {
+			return errNotText
+		}
 	}
 	query := r.URL.Query()
 	for k := range form {
@@ -52,6 +55,29 @@ func parseStrictForm(r *http.Request) error {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	r.PostForm = form
 	r.Form = form
+	return nil
+}
+
+// errNotText answers a parameter or credential that isn't text (isText).
+var errNotText = fosite.ErrInvalidRequest.WithHint("Every parameter and credential must be UTF-8 text without NUL characters.")
+
+// checkBasicText refuses HTTP Basic credentials that are not text, before
+// or after their form-decoding (RFC 6749 §2.3.1): no client ID or secret
+// is spelled so, and no database lookup or audit row may be attempted
+// with one.
+func checkBasicText(r *http.Request) error {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return nil
+	}
+	for _, v := range []string{id, secret} {
+		if !isText(v) {
+			return errNotText
+		}
+		if d, err := url.QueryUnescape(v); err == nil && !isText(d) {
+			return errNotText
+		}
+	}
 	return nil
 }
 
@@ -69,6 +95,9 @@ func (s *Server) strictForm(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		err := parseStrictForm(r)
+		if err == nil {
+			err = checkBasicText(r)
+		}
 		if err == nil {
 			// Before any work, and for introspection too, where fosite
 			// checks the caller's credentials without the client

@@ -46,6 +46,10 @@ func (s *Server) introspect(c echo.Context) error {
 	if err != nil {
 		return s.writeOAuthError(c, err)
 	}
+	if c.Request().PostForm.Get("token") == "" {
+		// RFC 7662 §2.1: token is REQUIRED; fosite answers it inactive.
+		return s.writeOAuthError(c, fosite.ErrInvalidRequest.WithHint("The 'token' parameter is missing."))
+	}
 	ir, err := s.oauth.NewIntrospectionRequest(ctx, c.Request(), &openid.DefaultSession{})
 	if err != nil {
 		if errors.Is(err, fosite.ErrTemporarilyUnavailable) {

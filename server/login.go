@@ -47,7 +47,9 @@ func (s *Server) postLogin(c echo.Context) error {
 		return nil
 	}
 	username, password := c.FormValue("username"), c.FormValue("password")
-	if username == "" || password == "" || len(username) > 320 || len(password) > 1024 {
+	// Values that are not text (isText) are refused before the throttle
+	// and the audit trail, as at the token endpoint.
+	if username == "" || password == "" || len(username) > 320 || len(password) > 1024 || !isText(username) || !isText(password) {
 		return s.renderLogin(c, http.StatusBadRequest, ar, username, wrongCredentials)
 	}
 	ctx := c.Request().Context()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ory/fosite"
 )
@@ -61,6 +62,15 @@ func isToken(v string) bool {
 		}
 	}
 	return v != ""
+}
+
+// isText reports whether v is UTF-8 text without NUL. RFC 6749 Appendix
+// A's parameters are made of Unicode characters other than NUL (VSCHAR,
+// NQSCHAR, UNICODECHARNOCRLF), and PostgreSQL can hold nothing else as
+// text: a lookup, throttle key or audit row made from such a value would
+// fail there, not answer.
+func isText(v string) bool {
+	return utf8.ValidString(v) && strings.IndexByte(v, 0) < 0
 }
 
 // parseResponseType reads the authorization request's response_type

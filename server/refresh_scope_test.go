@@ -23,7 +23,7 @@ func TestRefreshScope(t *testing.T) {
 		tk := h.login(webClient, aliceEmail, alicePassword, "read")
 		for _, scope := range []string{
 			"read write", // allowed to the client, not granted to this login
-			"write", "admin", "read admin", "READ", "Read", "read\twrite", "read,write", "read\x00",
+			"write", "admin", "read admin", "READ", "Read", "read\twrite", "read,write", "read\u200b",
 		} {
 			wantOAuthError(t, h.refreshScope(webClient, tk.Refresh, scope), http.StatusBadRequest, "invalid_scope")
 		}

@@ -40,9 +40,10 @@ func (h *rotatingRefreshGrant) HandleTokenEndpointRequest(ctx context.Context, r
 	collect := &scopeCollector{AccessRequester: req}
 	err := h.RefreshTokenGrantHandler.HandleTokenEndpointRequest(storage.WithRevocationReason(ctx, reasonReuse), collect)
 	var reuse *storage.ReuseError
-	if errors.As(err, &reuse) && !reuse.FamilyRevoked {
+	if errors.As(err, &reuse) && !reuse.FamilyEnded {
 		// fosite found the token spent and revoked its live family. A
-		// token of a family already revoked (a logout) is no theft signal.
+		// token of a family already ended (a logout, its lifetime over) is
+		// no theft signal.
 		h.reused.Inc()
 	}
 	if err != nil {
@@ -69,7 +70,7 @@ func (h *rotatingRefreshGrant) PopulateTokenEndpointResponse(ctx context.Context
 	if _, rerr := h.families.RevokeFamily(ctx, reuse.FamilyID, reasonReuse); rerr != nil {
 		return fosite.ErrServerError.WithWrap(rerr)
 	}
-	if !reuse.FamilyRevoked {
+	if !reuse.FamilyEnded {
 		h.reused.Inc()
 	}
 	return fosite.ErrInvalidGrant.WithHint("The refresh token was already used.").WithWrap(err)

@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gorm.io/gorm"
 )
@@ -48,6 +50,7 @@ func (s *Store) recordAudit(db *gorm.DB, ctx context.Context, e AuditEvent) erro
 			e.IP, e.UserAgent = ai.ip, ai.userAgent
 		}
 	}
+	// Values come from requests: see Bounded.
 	e = e.Bounded()
 	if err := db.Create(&e).Error; err != nil {
 		return fmt.Errorf("record audit event: %w", mapErr(err))
@@ -95,6 +98,7 @@ func (e AuditEvent) Bounded() AuditEvent {
 	e.ClientID = cut(e.ClientID, 255)
 	e.Detail = cut(e.Detail, 512)
 	e.IP = cut(e.IP, 64)
+	e.Type, e.Subject, e.FamilyID = cut(e.Type, 64), cut(e.Subject, 64), cut(e.FamilyID, 64)
 	return e
 }
 
@@ -126,9 +130,15 @@ func (s *Store) AuditEvents(ctx context.Context, subject, email string, limit in
 	return out, nil
 }
 
+// cut makes s valid UTF-8 without NUL (each bad byte and NUL becomes
+// U+FFFD) and cuts it to at most n bytes on a character boundary.
 func cut(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
+	s = strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -33,9 +33,10 @@ var errNoSignature = fmt.Errorf("token without a signature: %w", fosite.ErrNotFo
 // the caller can still find the family to revoke with errors.As.
 type ReuseError struct {
 	FamilyID string
-	// FamilyRevoked: the family was already revoked (a logout, say) when
-	// the token came back; that is no theft signal.
-	FamilyRevoked bool
+	// FamilyEnded: the family had already ended when the token came back,
+	// revoked (a logout, say) or past its absolute lifetime; it could mint
+	// nothing, so that is no theft signal.
+	FamilyEnded bool
 }
 
 func (e *ReuseError) Error() string { return "refresh token reused in family " + e.FamilyID }

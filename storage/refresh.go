@@ -24,6 +24,12 @@ type refreshView struct {
 	FamilyExpiresAt    *time.Time
 }
 
+// familyEnded reports whether the token's family was revoked or is past
+// its absolute lifetime at now.
+func (v refreshView) familyEnded(now time.Time) bool {
+	return v.FamilyRevokedAt != nil || v.FamilyExpiresAt != nil && !now.Before(*v.FamilyExpiresAt)
+}
+
 const refreshViewQuery = `SELECT r.signature, r.request_id, r.active, r.rotated_at, r.data,
 	EXISTS (SELECT 1 FROM access_tokens a WHERE a.request_id = r.request_id AND a.active) AS own_row_access_tokens,
 	f.revoked_at AS family_revoked_at, f.expires_at AS family_expires_at
@@ -105,7 +111,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	if ok {
 		return req, nil
 	}
-	return req, &ReuseError{FamilyID: v.RequestID, FamilyRevoked: v.FamilyRevokedAt != nil}
+	return req, &ReuseError{FamilyID: v.RequestID, FamilyEnded: v.familyEnded(s.now())}
 }
 
 // graceAllows reports whether the rotated token v may be presented again:
@@ -176,7 +182,7 @@ func (s *Store) rotateRefreshToken(ctx context.Context, requestID, signature str
 		st.graceReplay = true
 		return nil
 	}
-	return &ReuseError{FamilyID: requestID, FamilyRevoked: v.FamilyRevokedAt != nil}
+	return &ReuseError{FamilyID: requestID, FamilyEnded: v.familyEnded(s.now())}
 }
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage. The
@@ -277,7 +283,9 @@ func (s *Store) revokeFamily(tx *gorm.DB, id, reason string) error {
 		return fmt.Errorf("revoke family %s: %w", id, mapErr(err))
 	}
 	ctx := tx.Statement.Context
-	if reason == ReasonReuse {
+	// Reuse in a family past its lifetime is no theft signal (see
+	// ReuseError.FamilyEnded): the family is closed without one.
+	if reason == ReasonReuse && s.now().Before(fam.ExpiresAt) {
 		e := AuditEvent{Type: "refresh_reuse_detected", Subject: fam.Subject, ClientID: fam.ClientID, FamilyID: id}
 		if err := s.recordAudit(tx, ctx, e); err != nil {
 			return err

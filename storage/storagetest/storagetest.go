@@ -258,6 +258,7 @@ func RunTests(t *testing.T, newStore NewStoreFunc) {
 		{name: "Consents", run: testConsents},
 		{name: "BFFSessions", run: testBFFSessions},
 		{name: "Throttle", run: testThrottle},
+		{name: "AuditText", run: testAuditText},
 		{name: "GC", run: testGC},
 		{name: "MigrateIdempotent", run: testMigrate},
 	}
