@@ -90,8 +90,10 @@ func (s *Store) RecordAudits(ctx context.Context, events []AuditEvent) error {
 	return nil
 }
 
-// Bounded returns e with its values cut to the columns' sizes (which
-// PostgreSQL enforces): they come from requests.
+// Bounded returns e with its values, which come from requests, made text
+// PostgreSQL accepts (valid UTF-8 without NUL) and cut to the columns'
+// sizes, which it enforces: a value it refused would lose the row, and let
+// a spelling sidestep the audit trail.
 func (e AuditEvent) Bounded() AuditEvent {
 	e.UserAgent = cut(e.UserAgent, 512)
 	e.Email = cut(e.Email, 320)
