@@ -13,13 +13,6 @@ import (
 // their counts (at least 1), cut to the columns' sizes, and each is handed
 // to OnAudit; run on SQLite and, with TEST_POSTGRES_DSN, PostgreSQL.
 func TestRecordAudits(t *testing.T) {
-	backends := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{name: "sqlite", dsn: sqliteDSN},
-		{name: "postgres", dsn: func(t *testing.T) string { storagetest.AdminDSN(t); return storagetest.PostgresDSN(t) }},
-	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			var seen int

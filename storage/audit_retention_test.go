@@ -14,13 +14,6 @@ import (
 // retention, in batches, and keeps the newer ones with their counts; run
 // on SQLite and, with TEST_POSTGRES_DSN, PostgreSQL.
 func TestAuditRetention(t *testing.T) {
-	backends := []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{name: "sqlite", dsn: sqliteDSN},
-		{name: "postgres", dsn: func(t *testing.T) string { storagetest.AdminDSN(t); return storagetest.PostgresDSN(t) }},
-	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			var mu sync.Mutex
