@@ -92,6 +92,7 @@ func TestLoginFormMustBeText(t *testing.T) {
 			res := b.login(b.open(h.acAuthorizeURL(v)), tc.username, tc.password)
 			if res.Status != http.StatusBadRequest || !hasForm(res, "/login") {
 				t.Errorf("status %d, want 400 with the login form", res.Status)
+
 			}
 		})
 	}
@@ -101,5 +102,40 @@ func TestLoginFormMustBeText(t *testing.T) {
 	}
 	if ok := b.follow(b.login(b.open(h.acAuthorizeURL(v)), aliceEmail, alicePassword)); !hasForm(ok, "/consent") {
 		t.Errorf("login afterwards: status %d, want the consent page", ok.Status)
+	}
+}
+
+// TestLoginCredentialsNotFromURL: the login form reads the username and
+// password from the body only; in the query string they are ignored, so
+// the form comes back and no sign-in is counted.
+func TestLoginCredentialsNotFromURL(t *testing.T) {
+	h := newOIDCHarness(t, config{})
+	v, _ := acParams(acApp, "openid")
+	b := h.newBrowser(t)
+	for _, tc := range []struct{ name, query, username, password string }{
+		{name: "both in the URL", query: "username=" + url.QueryEscape(aliceEmail) + "&password=" + url.QueryEscape(alicePassword)},
+		{name: "password in the URL", query: "password=" + url.QueryEscape(alicePassword), username: aliceEmail},
+		{name: "username in the URL", query: "username=" + url.QueryEscape(aliceEmail), password: alicePassword},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b.t, h.t = t, t
+			p := b.open(h.acAuthorizeURL(v))
+			f := mustForm(t, p, "/login")
+			f.Action += "?" + tc.query
+			delete(f.Fields, "username") // the form's empty inputs would shadow the URL's
+			delete(f.Fields, "password")
+			fields := url.Values{}
+			if tc.username != "" {
+				fields.Set("username", tc.username)
+			}
+			if tc.password != "" {
+				fields.Set("password", tc.password)
+			}
+			res := b.submit(p, f, fields)
+			if res.Status != http.StatusBadRequest || !hasForm(res, "/login") {
+				t.Errorf("status %d, want 400 with the login form", res.Status)
+
+			}
+		})
 	}
 }

@@ -46,7 +46,9 @@ func (s *Server) postLogin(c echo.Context) error {
 	if !ok {
 		return nil
 	}
-	username, password := c.FormValue("username"), c.FormValue("password")
+	// From the body only: credentials in the URL end up in logs and
+	// history (RFC 9700 §4.3.2's rule for tokens holds for passwords too).
+	username, password := c.Request().PostFormValue("username"), c.Request().PostFormValue("password")
 	// Values that are not text (isText) are refused before the throttle
 	// and the audit trail, as at the token endpoint.
 	if username == "" || password == "" || len(username) > 320 || len(password) > 1024 || !isText(username) || !isText(password) {
