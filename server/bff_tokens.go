@@ -208,7 +208,7 @@ func (b *bff) refresh(ctx context.Context, sess storage.BFFSession, t bffTokens)
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
 		// The family is gone (reuse detected elsewhere, signed out
-		// everywhere, expired): so is this session.
+		// everywhere, expired): so is this BFF session.
 		if derr := b.s.store.DeleteBFFSession(ctx, sess.IDHash); derr != nil {
 			return bffTokens{}, derr
 		}
