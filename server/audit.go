@@ -3,8 +3,6 @@ package server
 import (
 	"context"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/rotorauth/rotor/storage"
 )
 
@@ -38,15 +36,5 @@ func (s *Server) record(ctx context.Context, e storage.AuditEvent) {
 func (s *Server) recordAll(ctx context.Context, events []storage.AuditEvent) {
 	if err := s.store.RecordAudits(ctx, events); err != nil {
 		s.log.Warn("audit events not recorded", "events", len(events), "cause", err.Error())
-	}
-}
-
-// auditContext puts the client's address and user agent into every
-// request's context, for events recorded below the HTTP layer.
-func (s *Server) auditContext(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		c.SetRequest(r.WithContext(storage.WithAuditInfo(r.Context(), clientIP(r), r.UserAgent())))
-		return next(c)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/rotorauth/rotor/storage"
 )
 
 // trustedProxies decide which address a request comes from. Empty (the
@@ -131,12 +133,14 @@ type sourceKey struct{}
 type requestSource struct{ ip, userAgent string }
 
 // clientAddress resolves the request's client address once, before any
-// handler: throttling, audit events and the access log all use it.
+// handler: throttling, audit events and the access log all use it, and so
+// do the events storage records below the HTTP layer (WithAuditInfo).
 func (s *Server) clientAddress(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		src := requestSource{ip: s.proxies.clientAddr(r), userAgent: r.UserAgent()}
-		c.SetRequest(r.WithContext(context.WithValue(r.Context(), sourceKey{}, src)))
+		ctx := storage.WithAuditInfo(context.WithValue(r.Context(), sourceKey{}, src), src.ip, src.userAgent)
+		c.SetRequest(r.WithContext(ctx))
 		return next(c)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -104,7 +105,7 @@ func parsePrompt(form url.Values) (map[string]bool, error) {
 		return out, nil
 	}
 	for _, p := range strings.Split(v, " ") {
-		if !isKnown(p, promptNames) || out[p] {
+		if !slices.Contains(promptNames, p) || out[p] {
 			return nil, fosite.ErrInvalidRequest.WithHint("The 'prompt' parameter must be distinct values of none, login, consent and select_account, separated by single spaces.")
 		}
 		out[p] = true
@@ -113,15 +114,6 @@ func parsePrompt(form url.Values) (map[string]bool, error) {
 		return nil, fosite.ErrInvalidRequest.WithHint("The prompt value 'none' can't be combined with other values.")
 	}
 	return out, nil
-}
-
-func isKnown(v string, names []string) bool {
-	for _, n := range names {
-		if v == n {
-			return true
-		}
-	}
-	return false
 }
 
 // tokenTypeHints are the hints of RFC 7009 §2.1 and RFC 7662 §2.1.
@@ -133,7 +125,7 @@ var tokenTypeHints = []string{"access_token", "refresh_token"}
 // whitespace variants, is unsupported_token_type (RFC 7009 §2.2.1): the
 // server names no such type, and fosite would compare the raw value.
 func checkRevocationHint(form url.Values) error {
-	if v := form.Get("token_type_hint"); v != "" && !isKnown(v, tokenTypeHints) {
+	if v := form.Get("token_type_hint"); v != "" && !slices.Contains(tokenTypeHints, v) {
 		return errUnsupportedTokenType.WithHintf("The token type hint '%s' is not supported.", truncate(v, 64))
 	}
 	return nil
@@ -145,7 +137,7 @@ func checkRevocationHint(form url.Values) error {
 // token type anyway; removing it makes fosite ignore it too, so no
 // spelling is read one way by Rotor and another by fosite.
 func dropUnknownIntrospectionHint(form url.Values) {
-	if !isKnown(form.Get("token_type_hint"), tokenTypeHints) {
+	if !slices.Contains(tokenTypeHints, form.Get("token_type_hint")) {
 		form.Del("token_type_hint")
 	}
 }

@@ -195,7 +195,6 @@ func (s *Server) routes() {
 	e.IPExtractor = s.proxies.clientAddr
 	e.Use(middleware.RequestID())
 	e.Use(s.clientAddress)
-	e.Use(s.auditContext)
 	e.Use(s.accessLog)
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{DisableStackAll: true, DisablePrintStack: true}))
 	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{

@@ -25,14 +25,8 @@ func (s *Store) DeleteClient(ctx context.Context, id string) (bool, error) {
 		if found = res.RowsAffected > 0; !found {
 			return nil
 		}
-		var families []string
-		if err := tx.Model(&familyRow{}).Where("client_id = ? AND revoked_at IS NULL", id).Pluck("id", &families).Error; err != nil {
+		if _, err := s.revokeLiveFamilies(tx, ReasonClientDeleted, "client_id = ?", id); err != nil {
 			return err
-		}
-		for _, f := range families {
-			if err := s.revokeFamilyTokens(tx, f, ReasonClientDeleted); err != nil {
-				return err
-			}
 		}
 		if err := tx.Model(&accessTokenRow{}).Where("client_id = ? AND active = ?", id, true).Update("active", false).Error; err != nil {
 			return err

@@ -90,22 +90,15 @@ func (s *Store) RevokeFamily(ctx context.Context, id, reason string) (bool, erro
 // how many it revoked. It leaves browser and BFF sessions alone: signing
 // a user out everywhere is SignOutEverywhere.
 func (s *Store) RevokeSubjectFamilies(ctx context.Context, subject, reason string) (int, error) {
-	var ids []string
-	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Model(&familyRow{}).Where("subject = ? AND revoked_at IS NULL", subject).Pluck("id", &ids).Error; err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
-				return err
-			}
-		}
-		return nil
+	var n int
+	err := s.inTx(ctx, func(tx *gorm.DB) (err error) {
+		n, err = s.revokeLiveFamilies(tx, reason, "subject = ?", subject)
+		return err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("revoke families of %s: %w", subject, mapErr(err))
 	}
-	return len(ids), nil
+	return n, nil
 }
 
 // SignedOut is what SignOutEverywhere ended.
@@ -121,17 +114,11 @@ type SignedOut struct {
 func (s *Store) SignOutEverywhere(ctx context.Context, userID, reason string) (SignedOut, error) {
 	var out SignedOut
 	err := s.inTx(ctx, func(tx *gorm.DB) error {
-		out = SignedOut{}
-		var ids []string
-		if err := tx.Model(&familyRow{}).Where("subject = ? AND revoked_at IS NULL", userID).Pluck("id", &ids).Error; err != nil {
+		n, err := s.revokeLiveFamilies(tx, reason, "subject = ?", userID)
+		if err != nil {
 			return err
 		}
-		for _, id := range ids {
-			if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
-				return err
-			}
-		}
-		out.Families = len(ids)
+		out = SignedOut{Families: n}
 		res := tx.Model(&browserSessionRow{}).Where("user_id = ? AND ended_at IS NULL", userID).Update("ended_at", s.now().UTC())
 		if res.Error != nil {
 			return res.Error
@@ -160,6 +147,21 @@ func (s *Store) FamilyLive(ctx context.Context, id string) (bool, error) {
 		return false, fmt.Errorf("read family %s: %w", id, mapErr(err))
 	}
 	return len(rows) == 1 && rows[0].RevokedAt == nil && rows[0].ExpiresAt.After(s.now()), nil
+}
+
+// revokeLiveFamilies revokes, in tx, every live family that matches the
+// condition (a gorm Where on token_families) and returns how many.
+func (s *Store) revokeLiveFamilies(tx *gorm.DB, reason string, cond string, args ...any) (int, error) {
+	var ids []string
+	if err := tx.Model(&familyRow{}).Where(cond, args...).Where("revoked_at IS NULL").Pluck("id", &ids).Error; err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := s.revokeFamilyTokens(tx, id, reason); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 func (s *Store) revokeFamilyTokens(tx *gorm.DB, id, reason string) error {
